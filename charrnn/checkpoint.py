@@ -1,0 +1,198 @@
+"""Checkpoints: one safetensors file, tensors plus JSON metadata in its header. Never pickle.
+
+Loading a stranger's file runs no code: the header size is bounded before it is read, the
+metadata is parsed as JSON and validated (format, version, kind, shapes) before any tensor
+is touched, and older format versions are upgraded by an ordered table of migrations.
+"""
+from __future__ import annotations
+
+import json
+import os
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from charrnn.errors import CharrnnError
+
+FORMAT = "charrnn"
+VERSION = 1
+META_KEY = "charrnn"
+MAX_HEADER_BYTES = 64 * 1024 * 1024
+_DTYPES = {"F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL"}
+
+# version n -> function upgrading metadata of version n to n + 1, each saying what changed.
+MIGRATIONS: dict[int, callable] = {}
+
+
+@dataclass
+class Checkpoint:
+    path: Path
+    meta: dict
+    tensors: dict[str, torch.Tensor]
+
+    @property
+    def kind(self) -> str:
+        return self.meta["kind"]
+
+    def group(self, prefix: str) -> dict[str, torch.Tensor]:
+        """Tensors saved under `prefix.`, with the prefix removed."""
+        n = len(prefix) + 1
+        return {k[n:]: v for k, v in self.tensors.items() if k.startswith(prefix + ".")}
+
+
+def resolve(path: str | Path) -> Path:
+    """A checkpoint file, or a folder holding `best.safetensors` (else `last.safetensors`)."""
+    p = Path(path)
+    if p.is_dir():
+        for name in ("best.safetensors", "last.safetensors"):
+            if (p / name).is_file():
+                return p / name
+        raise CharrnnError(f"checkpoint folder {p}: holds no best.safetensors or last.safetensors")
+    if not p.exists():
+        raise CharrnnError(f"checkpoint {p}: no such file or folder")
+    return p
+
+
+def save(path: Path, tensors: dict[str, torch.Tensor], meta: dict) -> Path:
+    """Write atomically: temp file in the same folder, fsync, rename, fsync the folder."""
+    meta = {"format": FORMAT, "version": VERSION, **meta}
+    flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    payload = st_save(flat, metadata={META_KEY: json.dumps(meta)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _fsync_dir(path.parent)
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def load(path: str | Path, kind: str | None = None) -> Checkpoint:
+    """Read and validate a checkpoint; CharrnnError (exit 2) for anything that is not ours."""
+    p = resolve(path)
+    name = f"checkpoint {p}"
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise CharrnnError(f"{name}: cannot be read ({e.strerror})") from None
+    header = _read_header(data, name)
+    meta = _read_meta(header, name)
+    if kind is not None and meta["kind"] != kind:
+        raise CharrnnError(f"{name}: is a {meta['kind']} model, but this command needs a {kind} "
+                           f"model")
+    try:
+        tensors = st_load(data)
+    except Exception as e:  # safetensors raises its own error types for corrupt payloads
+        raise CharrnnError(f"{name}: corrupt tensor data ({e})") from None
+    return Checkpoint(p, meta, tensors)
+
+
+def _read_header(data: bytes, name: str) -> dict:
+    if len(data) < 8:
+        raise CharrnnError(f"{name}: empty or truncated; not a charrnn checkpoint")
+    (size,) = struct.unpack("<Q", data[:8])
+    if size > MAX_HEADER_BYTES or size > len(data) - 8 or size < 2:
+        raise CharrnnError(f"{name}: not a safetensors file (header of {size} bytes in a file of "
+                           f"{len(data)}); truncated, or a different format")
+    try:
+        header = json.loads(data[8:8 + size].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise CharrnnError(f"{name}: malformed safetensors header; not a charrnn checkpoint") from None
+    if not isinstance(header, dict):
+        raise CharrnnError(f"{name}: malformed safetensors header; not a charrnn checkpoint")
+    body = len(data) - 8 - size
+    for key, info in header.items():
+        if key == "__metadata__":
+            continue
+        if not _valid_entry(info, body):
+            raise CharrnnError(f"{name}: tensor {key!r} is malformed or lies past the end of the "
+                               f"file (truncated?)")
+    return header
+
+
+def _valid_entry(info, body: int) -> bool:
+    if not isinstance(info, dict) or info.get("dtype") not in _DTYPES:
+        return False
+    shape, offsets = info.get("shape"), info.get("data_offsets")
+    if not (isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape)):
+        return False
+    if not (isinstance(offsets, list) and len(offsets) == 2
+            and all(isinstance(o, int) for o in offsets)):
+        return False
+    return 0 <= offsets[0] <= offsets[1] <= body
+
+
+def _read_meta(header: dict, name: str) -> dict:
+    raw = header.get("__metadata__")
+    if not isinstance(raw, dict) or META_KEY not in raw:
+        raise CharrnnError(f"{name}: a safetensors file without charrnn metadata; not a charrnn "
+                           f"checkpoint")
+    try:
+        meta = json.loads(raw[META_KEY])
+    except (TypeError, json.JSONDecodeError):
+        raise CharrnnError(f"{name}: charrnn metadata is not valid JSON") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CharrnnError(f"{name}: not a charrnn checkpoint")
+    version = meta.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise CharrnnError(f"{name}: bad format version {version!r}")
+    if version > VERSION:
+        raise CharrnnError(f"{name}: format version {version} is newer than this charrnn reads "
+                           f"({VERSION}); upgrade charrnn")
+    while version < VERSION:
+        meta = MIGRATIONS[version](meta)
+        version += 1
+        meta["version"] = version
+    if meta.get("kind") not in ("text", "series"):
+        raise CharrnnError(f"{name}: unknown checkpoint kind {meta.get('kind')!r}")
+    for key, typ in (("model", dict), ("train", dict)):
+        if not isinstance(meta.get(key), typ):
+            raise CharrnnError(f"{name}: metadata lacks a valid {key!r} section")
+    _check_shapes(header, meta, name)
+    return meta
+
+
+def _check_shapes(header: dict, meta: dict, name: str) -> None:
+    """The model the metadata describes must have exactly the tensors the file holds."""
+    from charrnn.config import ModelConfig, from_dict
+    from charrnn.model import RecurrentNet
+
+    try:
+        cfg = from_dict(ModelConfig, meta["model"])
+        if meta["kind"] == "text" and len(meta.get("vocab", "")) != cfg.input_size:
+            raise ValueError("vocabulary length differs from the model's input size")
+        if not (0 < cfg.input_size <= 1 << 21 and 0 < cfg.output_size <= 1 << 21
+                and 0 < cfg.hidden_size <= 1 << 16 and 0 < cfg.num_layers <= 64
+                and 0 <= cfg.embed <= 1 << 16):
+            raise ValueError("model sizes out of range")
+        with torch.device("meta"):
+            expected = {f"model.{k}": list(v.shape) for k, v in RecurrentNet(cfg).state_dict().items()}
+    except (TypeError, ValueError) as e:
+        raise CharrnnError(f"{name}: invalid model metadata ({e})") from None
+    for key, shape in expected.items():
+        if key not in header or header[key]["shape"] != shape:
+            raise CharrnnError(f"{name}: tensor {key} is missing or has the wrong shape for the "
+                               f"model its metadata describes")

@@ -1,0 +1,58 @@
+"""Frozen configs that flow from the CLI into the engine and into every checkpoint.
+
+`sample`, `eval` and `--resume` rebuild exactly what was trained from these dicts.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+
+CELLS = ("rnn", "lstm", "gru")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of the recurrent network: input -> stacked fused RNN -> linear head."""
+
+    cell: str = "lstm"
+    input_size: int = 0  # vocabulary size (tokens) or number of features (values)
+    output_size: int = 0  # vocabulary size (tokens) or forecast horizon (values)
+    embed: int = 64  # tokens only: embedding width; 0 feeds one-hot vectors, as the lecture
+    hidden_size: int = 256
+    num_layers: int = 2
+    dropout: float = 0.0
+    tokens: bool = True  # integer ids in (text) or real-valued features in (series)
+
+    def __post_init__(self):
+        if self.cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}, not {self.cell!r}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a text model is trained; stored so `--resume` carries on the same run."""
+
+    seq_len: int = 100
+    batch_size: int = 50
+    sliding: bool = False
+    lr: float = 2e-3
+    lr_decay: float = 1.0  # multiplied into the learning rate after every epoch
+    grad_clip: float = 5.0
+    weight_decay: float = 0.0
+    epochs: int = 20
+    max_steps: int | None = None
+    time_budget: float | None = None  # seconds of training, then validate, save, stop
+    val_frac: float = 0.1
+    seed: int = 1234
+    save_every: float = 180.0  # seconds between `last` checkpoints within an epoch
+    precision: str = "auto"  # auto | fp32 | bf16
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls, data: dict):
+    """Build `cls` from a stored dict, ignoring keys a newer writer added."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})

@@ -1,0 +1,115 @@
+"""Scoring text the way the model was trained: carried state over a stream, or sliding windows."""
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class TextScores:
+    loss_sum: float  # nats
+    correct: int
+    chars: int
+    unknown_chars: int = 0
+
+    @property
+    def loss(self) -> float:
+        return self.loss_sum / self.chars if self.chars else float("nan")
+
+    @property
+    def bpc(self) -> float:
+        return self.loss / math.log(2)
+
+    @property
+    def perplexity(self) -> float:
+        return math.exp(self.loss) if self.loss < 700 else float("inf")
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.chars if self.chars else float("nan")
+
+    def as_dict(self) -> dict:
+        return {"loss": self.loss, "bpc": self.bpc, "perplexity": self.perplexity,
+                "accuracy": self.accuracy, "chars": self.chars, "unknown_chars": self.unknown_chars}
+
+
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.inference_mode()
+def score_stream(model, ids: np.ndarray, streams: int = 1, chunk: int = 512,
+                 autocast=contextlib.nullcontext) -> TextScores:
+    """Every character after the first scored with state carried from the start of its stream.
+
+    `streams` > 1 cuts the text into that many contiguous rows scored side by side (faster;
+    each row restarts from a zero state).
+    """
+    was_training = model.training
+    model.eval()
+    device = _device(model)
+    streams = max(1, min(streams, (len(ids) - 1)))
+    cols = (len(ids) - 1) // streams
+    x_all = torch.from_numpy(ids[: streams * cols].astype(np.int64)).view(streams, cols)
+    y_all = torch.from_numpy(ids[1: streams * cols + 1].astype(np.int64)).view(streams, cols)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    state = None
+    for start in range(0, cols, chunk):
+        x = x_all[:, start:start + chunk].to(device)
+        y = y_all[:, start:start + chunk].to(device)
+        with autocast():
+            logits, state = model(x, state)
+        logits = logits.float()
+        loss_sum += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1),
+                                    reduction="sum").double()
+        correct += (logits.argmax(-1) == y).sum()
+    model.train(was_training)
+    return TextScores(loss_sum.item(), int(correct.item()), streams * cols)
+
+
+@torch.inference_mode()
+def score_sliding(model, ids: np.ndarray, seq_len: int, batch: int = 1024) -> TextScores:
+    """The lecture's reconstruction: the first window scores all its positions from a zero
+    state, every later window (stride 1, zero state) only its last position."""
+    was_training = model.training
+    model.eval()
+    device = _device(model)
+    loss_sum, correct, chars = 0.0, 0, 0
+    count = len(ids) - seq_len
+    for start in range(0, count, batch):
+        starts = np.arange(start, min(start + batch, count))
+        idx = starts[:, None] + np.arange(seq_len + 1)[None, :]
+        chunk = torch.from_numpy(ids[idx].astype(np.int64)).to(device)
+        logits, _ = model(chunk[:, :-1])
+        logits, targets = logits.float(), chunk[:, 1:]
+        nll = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # (B, T)
+        hit = logits.argmax(-1) == targets
+        keep = torch.zeros_like(hit)
+        keep[:, -1] = True
+        if start == 0:
+            keep[0, :] = True
+        loss_sum += nll[keep].double().sum().item()
+        correct += int(hit[keep].sum().item())
+        chars += int(keep.sum().item())
+    model.train(was_training)
+    return TextScores(loss_sum, correct, chars)
+
+
+@torch.inference_mode()
+def predicted_strings(model, vocab, ids: np.ndarray, starts: list[int],
+                      seq_len: int) -> list[tuple[str, str]]:
+    """Teacher-forced argmax from a zero state: the lecture's `if you wan -> f you want`."""
+    was_training = model.training
+    model.eval()
+    device = _device(model)
+    windows = np.stack([ids[s:s + seq_len] for s in starts])
+    logits, _ = model(torch.from_numpy(windows.astype(np.int64)).to(device))
+    guesses = logits.argmax(-1).cpu().numpy()
+    model.train(was_training)
+    return [(vocab.decode(w), vocab.decode(g)) for w, g in zip(windows, guesses)]

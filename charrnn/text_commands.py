@@ -1,0 +1,209 @@
+"""The text commands' work: resolve options into configs, run the engine, print results.
+
+cli.py parses; this module decides defaults (explicit options always win) and talks to the
+engine; it prints data to stdout and nothing else there.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from charrnn import checkpoint
+from charrnn.config import ModelConfig, TrainConfig, from_dict
+from charrnn.errors import CharrnnError
+
+DEFAULT_BATCH = 50
+DEFAULT_SEQ = 100
+TINY_CORPUS = 1000  # below this many characters, no validation tail unless asked
+
+
+def parse_duration(value: str | None) -> float | None:
+    """'600', '90s', '10m', '1.5h' -> seconds."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([smh]?)\s*", value)
+    if not match or float(match.group(1)) <= 0:
+        raise CharrnnError(f"--time-budget {value!r}: give a positive duration such as 600, 90s, "
+                           f"10m or 1h")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def resolve_configs(options: dict, n_chars: int, vocab_size: int,
+                    resumed: dict | None) -> tuple[ModelConfig, TrainConfig]:
+    """Defaults that adapt to the corpus; explicit options always win; resume keeps the shape."""
+    given = {k: v for k, v in options.items() if v is not None and v is not False}
+    if "time_budget" in given:
+        given["time_budget"] = parse_duration(given["time_budget"])
+    if resumed is not None:
+        model_cfg = from_dict(ModelConfig, resumed["model"])
+        train_cfg = from_dict(TrainConfig, resumed["train"])
+        train_fields = {k: v for k, v in given.items() if hasattr(train_cfg, k)}
+        return model_cfg, replace(train_cfg, **train_fields)
+
+    sliding = bool(given.get("sliding"))
+    val_frac = given.get("val_frac", 0.0 if n_chars < TINY_CORPUS else 0.1)
+    n_train = n_chars - int(round(n_chars * val_frac))
+    seq_len = given.get("seq_len", max(1, min(DEFAULT_SEQ, n_train - 1)))
+    if sliding:
+        batch_size = given.get("batch_size")  # None: all windows in one batch
+    else:
+        batch_size = given.get("batch_size",
+                               max(1, min(DEFAULT_BATCH, (n_train - 1) // max(seq_len, 1))))
+    model_cfg = ModelConfig(
+        cell=given.get("cell", "lstm"), input_size=vocab_size, output_size=vocab_size,
+        embed=given.get("embed", 64), hidden_size=given.get("hidden", 256),
+        num_layers=given.get("layers", 2), dropout=given.get("dropout", 0.0), tokens=True)
+    train_fields = {k: v for k, v in given.items() if k in TrainConfig.__dataclass_fields__}
+    train_fields.update(seq_len=seq_len, batch_size=batch_size, val_frac=val_frac,
+                        sliding=sliding)
+    return model_cfg, TrainConfig(**train_fields)
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before training, not after an hour, when checkpoints cannot be written."""
+    import tempfile
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise CharrnnError(f"--out {folder}: cannot write checkpoints there ({e.strerror}); "
+                           f"choose another folder") from None
+
+
+def train(corpus: str, out: Path | None, options: dict, device_name: str, resume: Path | None,
+          json_out: bool, quiet: bool) -> None:
+    import numpy as np
+
+    from charrnn.display import close_views, training_views
+    from charrnn.engine import TextTrainer, split_text
+    from charrnn.runtime import resolve_device, resolve_precision, setup_device
+    from charrnn.text import Vocab, corpus_name, read_text
+
+    resumed = checkpoint.load(resume, kind="text") if resume is not None else None
+    text = read_text(corpus)
+    if resumed is not None:
+        vocab = Vocab(resumed.meta["vocab"])
+        ids, unknown = vocab.encode_known(text)
+        if unknown:
+            raise CharrnnError(f"corpus {corpus}: characters the resumed model does not know: "
+                               f"{unknown[:20]!r}; resume on the corpus it was trained on")
+    else:
+        vocab = Vocab.from_text(text)
+        ids = vocab.encode(text)
+    del text
+    model_cfg, train_cfg = resolve_configs(options, len(ids), len(vocab),
+                                           resumed.meta if resumed else None)
+    name = corpus_name(corpus)
+    data = split_text(np.asarray(ids), vocab, name, train_cfg)
+    device = resolve_device(device_name)
+    precision = resolve_precision(train_cfg.precision, device)
+    setup_device(device)
+    if out is None:
+        out = resumed.path.parent if resumed is not None else Path("checkpoints") / name
+    check_writable(out)
+    views = training_views(json_out, quiet)
+    try:
+        trainer = TextTrainer(data, model_cfg, train_cfg, out, device, precision, views, resumed)
+        end = trainer.run()
+    finally:
+        close_views(views)
+    if not json_out:
+        print(end.best_path)
+
+
+def load_model(ckpt: checkpoint.Checkpoint, device_name: str):
+    """The trained network, on the asked device, wherever it was trained."""
+    from charrnn.model import RecurrentNet
+    from charrnn.runtime import resolve_device, setup_device
+    from charrnn.text import Vocab
+
+    device = resolve_device(device_name)
+    setup_device(device)
+    model = RecurrentNet(from_dict(ModelConfig, ckpt.meta["model"]))
+    model.load_state_dict(ckpt.group("model"))
+    return model.to(device).eval(), Vocab(ckpt.meta["vocab"])
+
+
+def default_prime(vocab, meta: dict) -> str:
+    if "\n" in vocab.chars:
+        return "\n"
+    start = meta.get("start_char") or ""
+    return start if start and start in vocab.chars else vocab.chars[0]
+
+
+def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
+           top_k: int | None, top_p: float | None, argmax: bool, seed: int | None,
+           num_samples: int, skip_unknown: bool, device_name: str, json_out: bool) -> None:
+    from charrnn.sampling import SamplingSettings, generate
+
+    ckpt = checkpoint.load(ckpt_path, kind="text")
+    model, vocab = load_model(ckpt, device_name)
+    if prime is None or prime == "":
+        prime = default_prime(vocab, ckpt.meta)
+    ids, unknown = vocab.encode_known(prime)
+    if unknown and not skip_unknown:
+        raise CharrnnError(f"--prime holds characters the model never saw: "
+                           f"{', '.join(repr(c) for c in unknown[:10])}; change the prime or pass "
+                           f"--skip-unknown")
+    if len(ids) == 0:
+        raise CharrnnError("--prime: no character of it is in the model's vocabulary")
+    prime = vocab.decode(ids)
+    settings = SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, argmax=argmax)
+    pieces = generate(model, ids.tolist(), length, settings, num_samples=num_samples, seed=seed)
+    out = sys.stdout
+    if num_samples == 1 and not json_out:
+        out.write(prime)
+        out.flush()
+        for piece in pieces:
+            out.write(vocab.decode(piece[0]))
+            out.flush()
+        return
+    rows = [[] for _ in range(num_samples)]
+    for piece in pieces:
+        for row, ids_row in zip(rows, piece):
+            row.append(vocab.decode(ids_row))
+    texts = [prime + "".join(row) for row in rows]
+    if json_out:
+        out.write(json.dumps({"samples": texts}) + "\n")
+    else:
+        out.write("\n\n".join(texts))
+    out.flush()
+
+
+def evaluate(ckpt: checkpoint.Checkpoint, data: str, json_out: bool, device_name: str) -> None:
+    from charrnn.evaluate import score_sliding, score_stream
+    from charrnn.runtime import autocast_factory, resolve_precision
+    from charrnn.text import decode_utf8, read_bytes
+
+    model, vocab = load_model(ckpt, device_name)
+    text = decode_utf8(read_bytes(data, "data"), f"data {data}")
+    ids, _ = vocab.encode_known(text)
+    unknown_count = len(text) - len(ids)
+    train_cfg = from_dict(TrainConfig, ckpt.meta["train"])
+    device = next(model.parameters()).device
+    if train_cfg.sliding:
+        if len(ids) < train_cfg.seq_len + 1:
+            raise CharrnnError(f"data {data}: {len(ids)} known characters is shorter than the "
+                               f"model's window of {train_cfg.seq_len} + 1")
+        scores = score_sliding(model, ids, train_cfg.seq_len)
+    else:
+        if len(ids) < 2:
+            raise CharrnnError(f"data {data}: fewer than two characters the model knows; "
+                               f"nothing to score")
+        precision = resolve_precision(train_cfg.precision, device)
+        scores = score_stream(model, ids, autocast=autocast_factory(precision, device))
+    scores.unknown_chars = unknown_count
+    if unknown_count:
+        print(f"note: {unknown_count} characters outside the model's vocabulary were left out "
+              f"of the text before scoring", file=sys.stderr)
+    if json_out:
+        print(json.dumps(scores.as_dict()))
+    else:
+        s = scores
+        print(f"loss {s.loss:.4f} nats/char  bpc {s.bpc:.4f}  perplexity {s.perplexity:.3f}  "
+              f"accuracy {s.accuracy:.4f}  chars {s.chars}  unknown {s.unknown_chars}")
