@@ -106,6 +106,7 @@ class TextTrainer:
                                           train_cfg.batch_size, train_cfg.seed)
         else:
             self.windows = StreamWindows(data.train_ids, train_cfg.batch_size, train_cfg.seq_len)
+        self.params = list(self.model.parameters())
         self.state = RunState()
         self.carry = None
         if resume is not None:
@@ -203,25 +204,13 @@ class TextTrainer:
         cfg, s, model = self.cfg, self.state, self.model
         if s.window == 0:
             self.carry, s.epoch_loss_sum, s.epoch_steps = None, 0.0, 0
-        params = [p for p in model.parameters()]
         model.train()
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)  # since last report
         since, t_report, t_save, chars = 0, time.monotonic(), time.monotonic(), 0
         limit = self._limit_reached()
         while s.window < len(self.windows) and limit is None:
             x, y = self.windows.window(s.window, s.epoch)
-            x, y = x.to(self.device, non_blocking=True), y.to(self.device, non_blocking=True)
-            with self.autocast():
-                logits, carry = model(x, self.carry if self.windows.carries_state else None)
-                loss = sequence_loss(logits, y)
-            if self.windows.carries_state:
-                self.carry = _float_state(detach_state(carry))
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip > 0:
-                nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            self.optimizer.step()
-            loss_sum += loss.detach()
+            loss_sum += self.train_step(x, y)
             since += 1
             chars += y.numel()
             self.chars_trained += y.numel()
@@ -254,6 +243,22 @@ class TextTrainer:
         if self.signals.received is not None:
             self._interrupt()
         return limit
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One optimizer step on a window (B, T); returns the detached loss, no host sync."""
+        x = x.to(self.device, non_blocking=True)
+        y = y.to(self.device, non_blocking=True)
+        with self.autocast():
+            logits, carry = self.model(x, self.carry if self.windows.carries_state else None)
+            loss = sequence_loss(logits, y)
+        if self.windows.carries_state:
+            self.carry = _float_state(detach_state(carry))
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.grad_clip > 0:
+            nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
+        self.optimizer.step()
+        return loss.detach()
 
     def _checked_mean(self, loss_sum: torch.Tensor, count: int) -> float:
         mean = loss_sum.item() / max(count, 1)  # the one host sync per report

@@ -1,0 +1,138 @@
+import json
+import math
+
+import pytest
+
+from conftest import CORPORA, HIHELLO_ARGS, SHARED_DATA, run_cli
+
+
+def json_lines(stdout):
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def assert_clean_error(result, *needles):
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: ") and "Traceback" not in result.stderr
+    assert len(lines) <= 2 and all(not line.startswith("Error") for line in lines)
+    for needle in needles:
+        assert needle in result.stderr
+
+
+def test_hihello_is_learned_as_in_the_lecture(hihello_ckpt):
+    ckpt = json.loads  # noqa: F841
+    result = run_cli(["sample", "--ckpt", hihello_ckpt, "--prime", "h", "--argmax", "-n", "6"])
+    assert result.exit_code == 0 and result.stdout == "hihello" and result.stderr == ""
+
+
+def test_train_json_lines_carry_the_predictions(tmp_path):
+    result = run_cli(["train-text", CORPORA / "hihello.txt", *HIHELLO_ARGS, "--epochs", "3",
+                      "--out", tmp_path, "--json"])
+    records = json_lines(result.stdout)
+    assert [r["epoch"] for r in records[:-1]] == [1, 2, 3]
+    for key in ("step", "train_loss", "val_loss", "bpc", "chars_per_sec", "predictions"):
+        assert key in records[0]
+    assert records[0]["val_loss"] is None
+    assert records[0]["predictions"][0]["input"] == "hihell"
+    assert records[-1]["best_checkpoint"].endswith("best.safetensors")
+
+
+def test_ship_sentence_as_in_the_lecture(ship_run):
+    out, result = ship_run
+    records = json_lines(result.stdout)
+    last = records[-2]
+    assert last["epoch"] == 500 and last["train_loss"] < 0.3
+    given = last["predictions"][0]
+    assert given["input"] == "if you wan" and given["predicted"][1:] == " you want"
+    scored = json.loads(run_cli(["eval", "--ckpt", out, CORPORA / "ship.txt", "--json"]).stdout)
+    assert scored["chars"] == 180 - 1
+    assert scored["accuracy"] >= (scored["chars"] - 1) / scored["chars"]
+    assert scored["bpc"] == pytest.approx(scored["loss"] / math.log(2))
+    assert scored["perplexity"] == pytest.approx(math.exp(scored["loss"]))
+
+
+def test_stdin_pipeline_train_eval_sample(tmp_path):
+    text = "the cat sat on the mat. " * 30
+    result = run_cli(["train-text", "-", "--out", tmp_path / "x", "--hidden", "16", "--embed", "8",
+                      "--epochs", "2", "--seq-len", "20", "--quiet"], input=text)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip().endswith("best.safetensors") and result.stderr == ""
+    scored = run_cli(["eval", "--ckpt", tmp_path / "x", "-", "--json"], input="the mat!? cat")
+    record = json.loads(scored.stdout)
+    assert record["unknown_chars"] == 2 and record["chars"] == 10
+    plain = run_cli(["eval", "--ckpt", tmp_path / "x", "-"], input="the mat sat")
+    assert plain.stdout.startswith("loss ") and "bpc" in plain.stdout
+    many = run_cli(["sample", "--ckpt", tmp_path / "x", "-n", "15", "--num-samples", "3",
+                    "--seed", "4", "--json", "--prime", "the"])
+    samples = json.loads(many.stdout)["samples"]
+    assert len(samples) == 3 and all(s.startswith("the") and len(s) == 18 for s in samples)
+    one = run_cli(["sample", "--ckpt", tmp_path / "x", "-n", "15", "--seed", "4", "-p", "the"])
+    again = run_cli(["sample", "--ckpt", tmp_path / "x", "-n", "15", "--seed", "4", "-p", "the"])
+    assert one.stdout == again.stdout and len(one.stdout) == 18
+
+
+def test_korean_text_samples_valid_utf8_in_its_script(tmp_path):
+    text = "순환 신경망은 문자를 하나씩 읽고 다음 문자를 예측합니다. " * 20
+    run_cli(["train-text", "-", "--out", tmp_path, "--hidden", "32", "--embed", "16",
+             "--epochs", "15", "--seq-len", "30", "--lr", "0.01", "--quiet"], input=text)
+    result = run_cli(["sample", "--ckpt", tmp_path, "-p", "순환", "-n", "40", "-t", "0.5",
+                      "--seed", "1"])
+    out = result.stdout
+    out.encode("utf-8")
+    hangul = sum("\uac00" <= c <= "\ud7a3" for c in out)
+    assert result.exit_code == 0 and hangul >= 20
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["train-text", "missing.txt"], "no such file"),
+    (["train-text", "--cell", "transformer", "x"], "--cell"),
+    (["train-text", "x", "--lr", "0"], "--lr"),
+    (["train-text", "x", "--hidden", "0"], "--hidden"),
+    (["train-text", "x", "--val-frac", "1"], "--val-frac"),
+    (["train-text", "x", "--time-budget", "soon"], "--time-budget"),
+])
+def test_bad_training_input(tmp_path, monkeypatch, args, needle):
+    monkeypatch.chdir(tmp_path)
+    if "x" in args:
+        (tmp_path / "x").write_text("hello world, hello world")
+    assert_clean_error(run_cli(args), needle)
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_bad_sampling_input(hihello_ckpt, tmp_path):
+    assert_clean_error(run_cli(["sample", "--ckpt", hihello_ckpt, "-p", "hé✓"]), "'é'", "'✓'")
+    assert_clean_error(run_cli(["sample", "--ckpt", hihello_ckpt, "-t", "0"]), "--temperature")
+    assert_clean_error(run_cli(["sample", "--ckpt", hihello_ckpt, "--top-p", "1.5"]), "--top-p")
+    assert_clean_error(run_cli(["sample", "--ckpt", tmp_path / "none.safetensors"]), "no such")
+    skipped = run_cli(["sample", "--ckpt", hihello_ckpt, "-p", "hé", "--skip-unknown",
+                       "--argmax", "-n", "2"])
+    assert skipped.exit_code == 0 and skipped.stdout == "hih"
+
+
+def test_corpus_errors_name_the_problem(tmp_path):
+    (tmp_path / "bin.txt").write_bytes(b"abc\xff\xfe")
+    assert_clean_error(run_cli(["train-text", tmp_path / "bin.txt", "--out", tmp_path / "o"]),
+                       "byte offset 3")
+    (tmp_path / "short.txt").write_text("abc")
+    assert_clean_error(run_cli(["train-text", tmp_path / "short.txt", "--seq-len", "10",
+                                "--out", tmp_path / "o"]), "shorter than one window")
+    assert_clean_error(run_cli(["train-text", "-", "--out", tmp_path / "o"], input=""), "stdin")
+    assert not (tmp_path / "o").exists()
+
+
+def test_resume_continues_to_the_total(tmp_path):
+    run_cli(["train-text", CORPORA / "hihello.txt", *HIHELLO_ARGS, "--epochs", "3",
+             "--out", tmp_path, "--quiet"])
+    result = run_cli(["train-text", CORPORA / "hihello.txt", "--resume", tmp_path / "last.safetensors",
+                      "--epochs", "5", "--json"])
+    epochs = [r["epoch"] for r in json_lines(result.stdout) if "epoch" in r]
+    assert epochs == [4, 5]
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "tinyshakespeare.txt").exists(), reason="no shared data")
+def test_real_corpus_few_steps(tmp_path):
+    result = run_cli(["train-text", SHARED_DATA / "tinyshakespeare.txt", "--hidden", "32",
+                      "--embed", "16", "--max-steps", "3", "--out", tmp_path, "--json"])
+    records = json_lines(result.stdout)
+    assert result.exit_code == 0 and records[0]["val_loss"] > 0 and not records[0]["complete"]

@@ -1,0 +1,48 @@
+from io import StringIO
+
+from rich.console import Console
+
+from charrnn.display import JsonLines, LiveView, PlainLines, training_views
+from charrnn.events import CheckpointSaved, EpochEnd, Progress, TrainEnd, TrainStart
+
+START = TrainStart(corpus="hihello", chars=7, vocab_size=5, parameters=100, device="cpu",
+                   precision="fp32", epochs=50, windows_per_epoch=1, batch_size=1, seq_len=6)
+EPOCH = EpochEnd(epoch=3, step=3, train_loss=1.25, val_loss=None, best_loss=1.25, is_best=True,
+                 chars_per_sec=1234.0, predictions=[("hihell", "ihello"), ("a\nb", "b\nc")],
+                 sample="hello there")
+
+
+def test_live_view_renders_loss_and_predicted_strings():
+    console = Console(file=StringIO(), force_terminal=True, width=140, color_system=None)
+    view = LiveView(console)
+    view(START)
+    view(Progress(epoch=2, step=3, window=1, windows_per_epoch=1, train_loss=1.3,
+                  chars_per_sec=900.0, elapsed=2.0, fraction_done=0.06))
+    view(EPOCH)
+    view(CheckpointSaved("checkpoints/hihello/best.safetensors", "best"))
+    console.print(view.render())
+    view(TrainEnd("b", "l", 1.25, "epochs"))
+    screen = console.file.getvalue()
+    assert "hihell -> ihello" in screen
+    assert "a⏎b -> b⏎c" in screen  # newlines stay visible on one line
+    assert "loss 1.3000" in screen and "1.2500 (1.803 bpc)" in screen
+    assert "ETA" in screen and "hello there" in screen
+
+
+def test_plain_lines_when_not_a_terminal():
+    stream = StringIO()
+    view = PlainLines(stream)
+    view(START)
+    view(EPOCH)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and "epoch 3/50" in lines[1] and "hihell -> ihello" in lines[1]
+
+
+def test_json_lines_and_view_choice():
+    stream = StringIO()
+    JsonLines(stream)(EPOCH)
+    assert '"predicted": "ihello"' in stream.getvalue()
+    quiet = training_views(json_out=True, quiet=True)
+    assert [type(v) for v in quiet] == [JsonLines]
+    piped = training_views(False, False, Console(file=StringIO()))
+    assert [type(v) for v in piped] == [PlainLines]
