@@ -42,7 +42,8 @@ def epoch_line(e: EpochEnd, epochs: int) -> str:
     val = "" if e.val_loss is None else f" val {loss_text(e.val_loss)}"
     shown = f" | {visible(e.predictions[0][0])} -> {visible(e.predictions[0][1])}" if e.predictions else ""
     mark = " *" if e.is_best else ""
-    return (f"epoch {e.epoch}/{epochs} step {e.step} train {loss_text(e.train_loss)}{val}"
+    shown_epoch = e.epoch if e.complete else f"{e.epochs_done:.2f}"
+    return (f"epoch {shown_epoch}/{epochs} step {e.step} train {loss_text(e.train_loss)}{val}"
             f"{mark} {e.chars_per_sec:,.0f} chars/s{shown}")
 
 
@@ -102,7 +103,8 @@ class LiveView:
             table = Table(box=None, padding=(0, 2), show_header=True, header_style="bold")
             for col in ("epoch", "train loss", "val loss", "best", "chars/s"):
                 table.add_column(col)
-            table.add_row(str(ep.epoch), loss_text(ep.train_loss), loss_text(ep.val_loss),
+            shown_epoch = str(ep.epoch) if ep.complete else f"{ep.epochs_done:.2f}"
+            table.add_row(shown_epoch, loss_text(ep.train_loss), loss_text(ep.val_loss),
                           f"{ep.best_loss:.4f}" + (" (new)" if ep.is_best else ""),
                           f"{ep.chars_per_sec:,.0f}")
             parts.append(table)

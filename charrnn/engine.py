@@ -295,7 +295,8 @@ class TextTrainer:
                            chars_per_sec=self.chars_trained / elapsed,
                            predictions=self._predictions() if self.wants_text else [],
                            sample=self._sample(final=not complete or s.epoch >= self.cfg.epochs)
-                           if self.wants_text else "", complete=complete))
+                           if self.wants_text else "", complete=complete,
+                           epochs_done=s.epoch + s.window / max(len(self.windows), 1)))
 
     def _validate(self) -> float | None:
         ids = self.data.val_ids

@@ -46,6 +46,7 @@ class EpochEnd:
     predictions: list[tuple[str, str]] = field(default_factory=list)  # (input, argmax prediction)
     sample: str = ""
     complete: bool = True  # False when a budget or step limit ended the epoch early
+    epochs_done: float = 0.0  # epochs as a fraction, for an epoch cut short
 
     @property
     def bpc(self) -> float:

@@ -15,7 +15,7 @@ from charrnn.errors import CharrnnError
 BUILTIN_CORPORA = {
     "@stdlib": "the Python standard library's own source files, assembled at run time",
 }
-STDLIB_MAX_CHARS = 4_000_000
+STDLIB_MAX_CHARS = 1_000_000
 _STDLIB_SKIP = ("test", "tests", "idlelib", "lib2to3", "tkinter", "turtledemo", "site-packages",
                 "ensurepip", "pydoc_data")
 
