@@ -129,6 +129,7 @@ class Series:
     dates: list[str] | None = None
     date_column: str | None = None
     notes: list[str] = field(default_factory=list)
+    lines: list[int] | None = None  # the file line of each row, to name rows without dates
 
     def __len__(self) -> int:
         return len(self.target_values)
@@ -172,7 +173,7 @@ def select(table: Table, target: str | None, features: list[str] | None,
     converted = {c: numbers(c) for c in dict.fromkeys(features + [target])}
     values = np.stack([converted[c] for c in features], axis=1)  # (rows, F)
     return Series(table.name, features, target, values, converted[target], date_values,
-                  dates[0] if date_values is not None else None, notes)
+                  dates[0] if date_values is not None else None, notes, lines)
 
 
 def _column(table: Table, kinds: dict, name: str, option: str) -> str:
@@ -330,12 +331,21 @@ def split_windows(n: int, test_frac: float, val_frac: float) -> Split:
     return Split(fit - val, val, n - fit)
 
 
-def check_split(name: str, rows: int, window: int, horizon: int, split: Split) -> None:
-    if split.train < 1 or split.test < 1 or split.val < 0:
-        raise CharrnnError(f"data {name}: {rows} rows give {count_windows(rows, window, horizon)} "
-                           f"windows of --window {window} + --horizon {horizon}: too few for a "
-                           f"training, a validation and a test part ({split.train}/{split.val}/"
-                           f"{split.test}); give more rows or a smaller --window")
+def _enough(split: Split) -> bool:
+    return split.train >= 1 and split.val >= 0 and split.test >= 1
+
+
+def check_split(name: str, rows: int, window: int, horizon: int, test_frac: float,
+                val_frac: float) -> Split:
+    """The split, or an error saying how many rows these options need."""
+    split = split_windows(count_windows(rows, window, horizon), test_frac, val_frac)
+    if _enough(split):
+        return split
+    need = next(r for r in range(rows + 1, rows + 10 ** 6) if _enough(
+        split_windows(count_windows(r, window, horizon), test_frac, val_frac)))
+    raise CharrnnError(f"data {name}: {rows} rows are too few for --window {window}, --horizon "
+                       f"{horizon}, --test-frac {test_frac:g} and --val-frac {val_frac:g}: they "
+                       f"need at least {need} rows (a training, a validation and a test window)")
 
 
 def fit_rows(split: Split, window: int, horizon: int) -> int:
@@ -487,9 +497,7 @@ def _used_values(series: Series) -> np.ndarray:
 def prepare(series: Series, window: int, horizon: int, test_frac: float, val_frac: float,
             scale_fit: str, target_mode: str) -> Prepared:
     """Split by windows, fit the scaler (training rows, or all for the lecture), make windows."""
-    n = count_windows(len(series), window, horizon)
-    split = split_windows(n, test_frac, val_frac)
-    check_split(series.name, len(series), window, horizon, split)
+    split = check_split(series.name, len(series), window, horizon, test_frac, val_frac)
     rows = len(series) if scale_fit == "all" else fit_rows(split, window, horizon)
     scaler = Scaler.fit(used_columns(series), _used_values(series)[:rows])
     windows = make_windows(series, scaler.select(series.features), window, horizon)

@@ -158,8 +158,7 @@ def read_like_training(source: str, cfg):
 
     series = load_series(source, cfg.target, cfg.features, cfg.newest_first, cfg.fill, trained=True)
     for line in series.notes:
-        if "ignoring" not in line:
-            note(line)
+        note(line)
     return series
 
 

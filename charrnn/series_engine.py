@@ -128,6 +128,13 @@ def lecture_init(model: RecurrentNet) -> None:
         model.head.bias.zero_()
 
 
+def row_label(series, row: int) -> str:
+    """A row by its date, else by its line in the file (rows may have been reversed)."""
+    if series.dates:
+        return series.dates[row]
+    return f"line {series.lines[row]}" if series.lines else f"row {row + 1}"
+
+
 def model_config(cell: str, hidden_size: int, num_layers: int, n_features: int,
                  horizon: int) -> ModelConfig:
     return ModelConfig(cell=cell, input_size=n_features, output_size=horizon, embed=0,
@@ -173,8 +180,7 @@ class SeriesTrainer:
         pick = np.unique(np.linspace(0, len(test.x) - 1, CURVE_POINTS).astype(int))
         self.preview = Windows(test.x[pick], test.y[pick], test.last[pick], test.end[pick])
         shown = pick[np.unique(np.linspace(0, len(pick) - 1, SHOWN_POINTS).astype(int))]
-        dates = data.series.dates
-        self.labels = [dates[test.end[i] + 1] if dates else f"row {test.end[i] + 2}" for i in shown]
+        self.labels = [row_label(data.series, test.end[i] + 1) for i in shown]
         self.shown = np.searchsorted(pick, shown)
         self.history: list[dict] = []
         self.best_loss, self.best_epoch, self.best_state = math.inf, 0, None

@@ -105,20 +105,21 @@ class SeriesLiveView:
 
     @staticmethod
     def _points(ep: SeriesEpoch):
-        table = Table(box=None, padding=(0, 2), title="test points (predicted vs actual)",
-                      title_justify="left", header_style="bold")
-        for col in ("", "actual", "predicted", "error"):
+        table = Table(box=None, padding=(0, 2), header_style="bold")
+        for col in ("test point", "actual", "predicted", "error"):
             table.add_column(col, justify="right")
         for label, actual, predicted in ep.points:
             table.add_row(label, number(actual), number(predicted), f"{predicted - actual:+.4g}")
+        lines = Table.grid(padding=(0, 2))
         actual, predicted = ep.curve
-        if actual:
+        if actual:  # one scale for both, so the eye can compare them
             low, high = min(min(actual), min(predicted)), max(max(actual), max(predicted))
-            table.add_row("actual", sparkline(actual, low, high), "", "")
-            table.add_row("predicted", sparkline(predicted, low, high), "", "")
+            lines.add_row("test actual", sparkline(actual, low, high))
+            lines.add_row("predicted", sparkline(predicted, low, high))
         if ep.loss_history:
-            table.add_row("loss", sparkline(ep.loss_history), "", "")
-        return table
+            lines.add_row("val loss" if ep.val_loss is not None else "train loss",
+                          sparkline(ep.loss_history))
+        return Group(table, lines)
 
 
 class SeriesPlainLines:
@@ -140,7 +141,7 @@ class SeriesPlainLines:
             if event.epoch % every == 0 or event.epoch == event.epochs:
                 print(epoch_line(event), file=stream, flush=True)
         elif isinstance(event, SeriesEnd):
-            print(f"best epoch {event.best_epoch} (val mse {number(event.best_loss)}): "
+            print(f"best epoch {event.best_epoch} (mse {number(event.best_loss)}): "
                   f"{event.best_path}", file=stream)
 
 
