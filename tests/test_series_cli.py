@@ -1,0 +1,270 @@
+"""train-series, series eval and forecast through typer's CliRunner; stdout and stderr apart.
+
+The must-shows of issue 4 run the real lecture protocol (500 full-batch epochs, ~1-2 s each);
+everything else uses a generated series and a few epochs.
+"""
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from charrnn.cli import app
+
+LECTURE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "data-02-stock_daily.csv"
+needs_lecture = pytest.mark.skipif(not LECTURE.exists(), reason="lecture data not present")
+FAST = ["--epochs", "5", "--hidden", "5", "--device", "cpu"]
+
+
+def run(*args, input=None):
+    result = CliRunner().invoke(app, [str(a) for a in args], input=input)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
+
+
+def clean_error(result, *needles):
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ")
+    for needle in needles:
+        assert needle in last, last
+
+
+def seasonal_csv(path: Path, n=360, seed=0, newest_first=False, extra="") -> Path:
+    """Monthly periods, a 12-month season plus AR(1) noise: structure persistence cannot see."""
+    rng = np.random.default_rng(seed)
+    noise = np.zeros(n)
+    for i in range(1, n):
+        noise[i] = 0.5 * noise[i - 1] + rng.normal(0, 0.3)
+    y = 10 + 3 * np.sin(2 * np.pi * np.arange(n) / 12) + noise
+    rows = [f"{1950 + i // 12}-{i % 12 + 1:02d},{v:.4f}{extra}" for i, v in enumerate(y)]
+    rows = rows[::-1] if newest_first else rows
+    path.write_text("month,value" + ("," + "k" if extra else "") + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def train(csv_path, out, *args):
+    result = run("train-series", csv_path, "--out", out, "--device", "cpu", *args)
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def evaluate(ckpt, csv_path, *args):
+    result = run("eval", "--ckpt", ckpt, csv_path, "--json", *args)
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+# ---------------------------------------------------------------------- must-shows on the lecture
+@pytest.fixture(scope="module")
+def default_runs(tmp_path_factory):
+    """The default model (delta, mse, train-fitted scaling), 500 epochs, seeds 1-3."""
+    runs = []
+    for seed in (1, 2, 3):
+        out = tmp_path_factory.mktemp(f"default{seed}")
+        train(LECTURE, out, "--newest-first", "--seed", seed, "--quiet")
+        runs.append(evaluate(out, LECTURE))
+    return runs
+
+
+@needs_lecture
+def test_must_show_1_persistence_in_dollars_on_218_test_windows(default_runs):
+    r = default_runs[0]
+    assert set(r) == {"rmse", "mae", "mape", "rmse_scaled", "baselines", "skill", "n"}
+    assert set(r["baselines"]) == {"persistence"}
+    p = r["baselines"]["persistence"]
+    assert r["n"] == 218 and set(p) == {"rmse", "mae", "mape"}
+    assert (round(p["rmse"], 3), round(p["mae"], 3), round(p["mape"], 3)) == (8.002, 5.748, 0.762)
+    assert r["skill"] == pytest.approx(1 - r["rmse"] / p["rmse"])
+
+
+@needs_lecture
+def test_must_show_3_default_model_is_no_worse_than_persistence(default_runs):
+    ratios = [r["rmse"] / r["baselines"]["persistence"]["rmse"] for r in default_runs]
+    print("default model RMSE / persistence, seeds 1-3:", [round(x, 4) for x in ratios])
+    assert np.mean(ratios) <= 1.01
+
+
+@needs_lecture
+def test_must_show_2_lecture_model_in_the_lecture_range(tmp_path):
+    result = train(LECTURE, tmp_path, "--newest-first", "--scale-fit", "all", "--target-mode",
+                   "level", "--loss", "sse")
+    assert "warning: --scale-fit all" in result.stderr and "leak" in result.stderr
+    r = evaluate(tmp_path, LECTURE)
+    print("lecture model rmse_scaled:", r["rmse_scaled"], "skill:", r["skill"])
+    assert 0.024 <= r["rmse_scaled"] <= 0.031
+    assert r["skill"] < 0  # and it is worse than persistence, as the issue measured
+
+
+# ---------------------------------------------------------------------- a series with structure
+@pytest.fixture(scope="module")
+def seasonal_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("seasonal")
+    data = seasonal_csv(folder / "monthly.csv", newest_first=True)  # the dates set the order
+    out = folder / "ckpt"
+    result = train(data, out, "--epochs", "150", "--json")
+    return data, out, result
+
+
+def test_must_show_4_model_clearly_beats_persistence_on_structure(seasonal_run):
+    data, out, _ = seasonal_run
+    r = evaluate(out, data, "--season", "12")
+    ratio = r["rmse"] / r["baselines"]["persistence"]["rmse"]
+    print("seasonal AR series: RMSE / persistence", round(ratio, 4), "/ seasonal naive",
+          round(r["rmse"] / r["baselines"]["seasonal_naive"]["rmse"], 4))
+    assert ratio < 0.5 and r["skill"] > 0.5
+    assert r["rmse"] < r["baselines"]["seasonal_naive"]["rmse"]
+    assert r["n"] == 106  # 360 rows -> 353 windows -> int(353 * 0.7) = 247 train, 106 test
+
+
+def test_train_json_lines_on_stdout_progress_nowhere_else(seasonal_run):
+    _, out, result = seasonal_run
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["epoch"] for r in records[:-1]] == list(range(1, 151))
+    first = records[0]
+    assert {"train_loss", "val_loss", "val_rmse", "val_rmse_persistence", "points"} <= set(first)
+    assert len(first["points"]) == 4 and {"label", "actual", "predicted"} == set(first["points"][0])
+    assert first["points"][0]["label"].count("-") == 1  # the month of the predicted row
+    assert records[-1]["done"] and records[-1]["best_checkpoint"] == str(out / "best.safetensors")
+
+
+def test_must_show_5_plot_is_a_png(seasonal_run, tmp_path):
+    pytest.importorskip("matplotlib")
+    data, out, _ = seasonal_run
+    png = tmp_path / "plot.png"
+    result = run("eval", "--ckpt", out, data, "--plot", png)
+    assert result.exit_code == 0, result.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from matplotlib import image
+
+    assert image.imread(png).shape[2] in (3, 4)
+    assert "persistence" in result.stdout and "skill" in result.stdout
+
+
+def test_plot_without_matplotlib_is_a_clear_error(seasonal_run, tmp_path, monkeypatch):
+    data, out, _ = seasonal_run
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import now fails
+    clean_error(run("eval", "--ckpt", out, data, "--plot", tmp_path / "p.png"),
+                "pip install charrnn[plot]")
+
+
+def test_must_show_5_forecast_prints_csv_with_dates(seasonal_run):
+    data, out, _ = seasonal_run
+    result = run("forecast", "--ckpt", out, data, "--steps", "14")
+    assert result.exit_code == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["step", "date", "prediction"] and len(rows) == 14
+    assert [r["date"] for r in rows[:2]] == ["1980-01", "1980-02"]  # data ends 1979-12
+    values = [float(r["prediction"]) for r in rows]
+    assert max(values) - min(values) > 3  # the season goes on, not a flat line
+    assert result.stderr == ""
+
+
+def test_eval_all_rows_and_text_output(seasonal_run):
+    data, out, _ = seasonal_run
+    assert evaluate(out, data, "--all")["n"] == 353
+    result = run("eval", "--ckpt", out, data)
+    assert result.stdout.splitlines()[0] == "value, test part: 106 windows"
+    assert "better than persistence" in result.stdout
+
+
+def test_stdin_csv_and_plain_progress_on_stderr(tmp_path):
+    text = seasonal_csv(tmp_path / "s.csv", n=120).read_text()
+    result = run("train-series", "-", "--out", tmp_path / "o", *FAST, input=text)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == f"{tmp_path / 'o' / 'best.safetensors'}\n"
+    assert "training on stdin" in result.stderr and "epoch 5/5" in result.stderr
+
+
+def test_quiet_leaves_stderr_empty_and_a_seed_repeats(tmp_path):
+    data = seasonal_csv(tmp_path / "s.csv", n=120)
+    a = run("train-series", data, "--out", tmp_path / "a", *FAST, "--quiet", "--json")
+    b = run("train-series", data, "--out", tmp_path / "b", *FAST, "--quiet", "--json")
+    assert a.stderr == "" and a.exit_code == 0
+    losses = [[json.loads(x).get("train_loss") for x in r.stdout.splitlines()] for r in (a, b)]
+    assert losses[0] == losses[1]
+
+
+def test_horizon_predicts_several_steps_and_forecast_iterates(tmp_path):
+    data = seasonal_csv(tmp_path / "s.csv", n=120)
+    train(data, tmp_path / "h", *FAST, "--horizon", "3", "--quiet")
+    assert evaluate(tmp_path / "h", data)["n"] == 34  # 120 - 7 - 3 + 1 = 111 windows
+    result = run("forecast", "--ckpt", tmp_path / "h", data, "--steps", "7")
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 8
+
+
+def test_checkpoint_carries_the_series_metadata(tmp_path):
+    from charrnn import checkpoint
+
+    data = seasonal_csv(tmp_path / "s.csv", n=120)
+    train(data, tmp_path / "m", *FAST, "--quiet")
+    meta = checkpoint.load(tmp_path / "m", kind="series").meta
+    assert meta["columns"] == {"features": ["value"], "target": "value", "date": "month"}
+    assert meta["window"] == 7 and meta["horizon"] == 1 and meta["target_mode"] == "delta"
+    assert meta["scaler"]["fit"] == "train" and meta["scaler"]["columns"] == ["value"]
+    assert meta["order"] == {"date_column": "month", "newest_first": False}
+
+
+# ---------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("body, args, needles", [
+    ("a,b\n" + "1,2\n" * 20 + "3,x\n", [], ["line 22", "column b", "not a number"]),
+    ("a,b\n" + "1,2\n" * 20 + "3,\n", [], ["line 22", "column b", "--fill"]),
+    ("a,b\n" + "1,2\n" * 5, [], ["too few", "--window 7", "need at least 10 rows"]),
+    ("a,b\n" + "1,2\n" * 20, ["--target", "c"], ["--target c", "no such column"]),
+    ("a,b\n" + "1,2\n" * 20, ["--features", "a,zz"], ["--features zz"]),
+])
+def test_bad_input_is_one_error_line(tmp_path, body, args, needles):
+    path = tmp_path / "bad.csv"
+    path.write_text(body)
+    clean_error(run("train-series", path, "--out", tmp_path / "o", *FAST, *args), *needles)
+
+
+def test_fill_and_text_columns_are_noted(tmp_path):
+    rows = [f"GOOG,{i % 5},{i}" for i in range(30)]
+    rows[10] = "GOOG,,10"
+    path = tmp_path / "f.csv"
+    path.write_text("ticker,a,b\n" + "\n".join(rows))
+    result = run("train-series", path, "--out", tmp_path / "o", *FAST, "--fill")
+    assert result.exit_code == 0, result.stderr
+    assert "ignoring non-numeric column(s) ticker" in result.stderr
+    assert "filled 1 gap(s) in column a" in result.stderr
+
+
+def test_constant_column_is_not_an_error(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("k,v\n" + "\n".join(f"5,{i % 7}" for i in range(40)))
+    assert run("train-series", path, "--out", tmp_path / "o", *FAST).exit_code == 0
+
+
+def test_text_checkpoint_to_series_commands(tmp_path):
+    corpus = tmp_path / "t.txt"
+    corpus.write_text("hello hello hello\n")
+    text_ckpt = tmp_path / "text"
+    result = run("train-text", corpus, "--out", text_ckpt, "--embed", "0", "--hidden", "4",
+                 "--layers", "1", "--seq-len", "4", "--epochs", "1", "--val-frac", "0", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    data = seasonal_csv(tmp_path / "s.csv", n=60)
+    clean_error(run("forecast", "--ckpt", text_ckpt, data), "is a text model")
+
+
+def test_forecast_beyond_horizon_needs_the_other_features(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("a,b\n" + "\n".join(f"{i % 3},{i % 5}" for i in range(40)))
+    train(path, tmp_path / "o", *FAST, "--quiet")
+    clean_error(run("forecast", "--ckpt", tmp_path / "o", path, "--steps", "3"),
+                "--steps 3", "--features b")
+    result = run("forecast", "--ckpt", tmp_path / "o", path)
+    assert result.exit_code == 0 and result.stdout.startswith("step,prediction\n1,")
+
+
+def test_eval_on_a_csv_without_the_models_columns(seasonal_run, tmp_path):
+    _, out, _ = seasonal_run
+    other = tmp_path / "other.csv"
+    other.write_text("x\n" + "\n".join(str(i) for i in range(40)))
+    clean_error(run("eval", "--ckpt", out, other), "the model's target value", "no such column")
