@@ -77,6 +77,15 @@ def save(path: Path, tensors: dict[str, torch.Tensor], meta: dict) -> Path:
     return path
 
 
+def remove_stale_temps(folder: Path) -> None:
+    """Temp files of writes that a crash cut short; the checkpoints beside them are whole."""
+    for tmp in Path(folder).glob(".*.safetensors.*.tmp"):
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+
+
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)

@@ -172,6 +172,7 @@ class TextTrainer:
                              batch_size=self.windows.batch_size, seq_len=cfg.seq_len,
                              start_epoch=s.epoch, start_step=s.step, max_steps=cfg.max_steps,
                              time_budget=cfg.time_budget))
+        checkpoint.remove_stale_temps(self.out_dir)
         self.t_start = time.monotonic()
         self.chars_trained = 0
         stop_reason = "epochs"
@@ -219,19 +220,18 @@ class TextTrainer:
             limit = self._limit_reached()
             now = time.monotonic()
             if now - t_report >= PROGRESS_SECONDS or s.window == len(self.windows) or limit:
-                mean = self._checked_mean(loss_sum, since)
-                s.epoch_loss_sum += mean * since
-                s.epoch_steps += since
+                mean = self._fold(loss_sum, since)
                 self.emit(Progress(s.epoch, s.step, s.window, len(self.windows), mean,
                                    chars / max(now - t_report, 1e-9), self._elapsed(),
                                    self._fraction_done()))
-                loss_sum.zero_()
                 since, chars, t_report = 0, 0, now
                 if self.signals.received is not None:
                     self._interrupt()
-                if now - t_save >= cfg.save_every and s.window < len(self.windows):
-                    self._save(("last",), "last")
-                    t_save = time.monotonic()
+            if now - t_save >= cfg.save_every and s.window < len(self.windows) and not limit:
+                self._fold(loss_sum, since)  # so the saved epoch sums are whole
+                since = 0
+                self._save(("last",), "last")
+                t_save = time.monotonic()
         complete = s.window >= len(self.windows)
         if complete:
             s.epoch += 1
@@ -259,6 +259,16 @@ class TextTrainer:
             nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
         self.optimizer.step()
         return loss.detach()
+
+    def _fold(self, loss_sum: torch.Tensor, count: int) -> float:
+        """Moves the losses summed on the device into the epoch's totals; their mean."""
+        if count == 0:
+            return math.nan
+        mean = self._checked_mean(loss_sum, count)
+        self.state.epoch_loss_sum += mean * count
+        self.state.epoch_steps += count
+        loss_sum.zero_()
+        return mean
 
     def _checked_mean(self, loss_sum: torch.Tensor, count: int) -> float:
         mean = loss_sum.item() / max(count, 1)  # the one host sync per report

@@ -84,3 +84,15 @@ def test_wrong_kind_and_wrong_shapes(tmp_path):
 def test_missing_is_a_clean_error(tmp_path):
     with pytest.raises(CharrnnError, match="no such file"):
         checkpoint.load(tmp_path / "nope.safetensors")
+
+
+def test_older_versions_are_migrated_in_order(tmp_path, monkeypatch):
+    path = write(tmp_path / "old.safetensors")  # written as version 1
+    monkeypatch.setattr(checkpoint, "VERSION", 3)
+    steps = []
+    monkeypatch.setattr(checkpoint, "MIGRATIONS", {
+        1: lambda meta: steps.append(1) or {**meta, "renamed": True},
+        2: lambda meta: steps.append(2) or meta,
+    })
+    meta = checkpoint.load(path).meta
+    assert steps == [1, 2] and meta["version"] == 3 and meta["renamed"]

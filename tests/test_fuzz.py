@@ -1,0 +1,65 @@
+"""Property tests: random and mutated bytes give a result or the clean error, nothing else."""
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from charrnn import checkpoint
+from charrnn.config import ModelConfig, TrainConfig, from_dict, to_dict
+from charrnn.errors import CharrnnError
+from charrnn.model import RecurrentNet
+from charrnn.text import Vocab, decode_utf8
+
+EXAMPLES = 300
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.binary(max_size=400))
+def test_text_reader_on_random_bytes(data):
+    try:
+        text = decode_utf8(data, "fuzz")
+    except CharrnnError:
+        return
+    if text:
+        vocab = Vocab.from_text(text)
+        assert vocab.decode(vocab.encode(text)) == text
+
+
+@pytest.fixture(scope="module")
+def good_checkpoint(tmp_path_factory) -> bytes:
+    cfg = ModelConfig(input_size=3, output_size=3, embed=2, hidden_size=4, num_layers=1)
+    tensors = {f"model.{k}": v for k, v in RecurrentNet(cfg).state_dict().items()}
+    tensors["rng.torch"] = torch.get_rng_state()
+    path = tmp_path_factory.mktemp("ck") / "good.safetensors"
+    checkpoint.save(path, tensors, {"kind": "text", "model": to_dict(cfg),
+                                    "train": to_dict(TrainConfig()), "vocab": "abc"})
+    return path.read_bytes()
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_checkpoint_loader_on_mutated_files(tmp_path, good_checkpoint, data):
+    raw = bytearray(good_checkpoint)
+    kind = data.draw(st.sampled_from(["flip", "cut", "splice", "random"]))
+    if kind == "flip":
+        for _ in range(data.draw(st.integers(1, 8))):
+            i = data.draw(st.integers(0, len(raw) - 1))
+            raw[i] = data.draw(st.integers(0, 255))
+    elif kind == "cut":
+        raw = raw[: data.draw(st.integers(0, len(raw)))]
+    elif kind == "splice":
+        i = data.draw(st.integers(0, len(raw)))
+        raw[i:i] = data.draw(st.binary(min_size=1, max_size=64))
+    else:
+        raw = bytearray(data.draw(st.binary(max_size=2000)))
+    path = tmp_path / "fuzzed.safetensors"
+    path.write_bytes(bytes(raw))
+    try:
+        ckpt = checkpoint.load(path)
+    except CharrnnError:
+        return
+    model = RecurrentNet(from_dict(ModelConfig, ckpt.meta["model"]))
+    model.load_state_dict(ckpt.group("model"))
