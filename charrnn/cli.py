@@ -39,7 +39,7 @@ class _Group(TyperGroup):
         except CharrnnError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(e.exit_code)
-        except (KeyboardInterrupt, click_exceptions.Abort):
+        except (KeyboardInterrupt, typer.Abort):
             print("error: interrupted", file=sys.stderr)
             sys.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:

@@ -1,0 +1,143 @@
+"""Bad input gets one clear `error:` line and exit 2: no traceback, nothing created or changed.
+
+Each case builds its command line in a scratch folder; the test snapshots every file there (and
+the checkpoint it may read) before and after.
+"""
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save as st_save
+
+from conftest import CORPORA, run_cli
+
+
+def _bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _text(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _newer(ckpt: Path, tmp: Path) -> Path:
+    raw = (ckpt / "best.safetensors").read_bytes()
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    meta = json.loads(header["__metadata__"]["charrnn"])
+    meta["version"] = 999
+    header["__metadata__"]["charrnn"] = json.dumps(meta)
+    body = json.dumps(header).encode()
+    body += b" " * (-len(body) % 8)
+    return _bytes(tmp / "newer.safetensors", struct.pack("<Q", len(body)) + body + raw[8 + n:])
+
+
+def _zip(tmp: Path) -> Path:
+    path = tmp / "model.safetensors"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("data.pkl", pickle.dumps({"w": [1.0]}))
+    return path
+
+
+HELLO = "hello world, hello world, hello world"
+TRAIN = ["train-text"]
+# (id, builder(tmp, ckpt) -> (args, stdin, text the message must contain))
+CASES = [
+    ("missing corpus", lambda t, c: (TRAIN + [t / "nope.txt"], None, "no such file")),
+    ("corpus is a folder", lambda t, c: (TRAIN + [t], None, "folder")),
+    ("empty corpus", lambda t, c: (TRAIN + [_bytes(t / "e.txt", b"")], None, "empty")),
+    ("corpus shorter than a window", lambda t, c: (TRAIN + [_text(t / "s.txt", "abc"), "--seq-len", "5"], None, "shorter than one window")),
+    ("binary corpus", lambda t, c: (TRAIN + [_bytes(t / "b.bin", b"\x7fELF\x00\x01\x02")], None, "binary")),
+    ("undecodable corpus", lambda t, c: (TRAIN + [_bytes(t / "l1.txt", "café".encode("latin-1"))], None, "byte offset 3")),
+    ("empty stdin", lambda t, c: (TRAIN + ["-"], "", "stdin")),
+    ("unknown built-in corpus", lambda t, c: (TRAIN + ["@linux"], None, "built-in")),
+    ("unknown cell", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--cell", "transformer"], None, "--cell")),
+    ("zero hidden", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--hidden", "0"], None, "--hidden")),
+    ("negative layers", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--layers", "-2"], None, "--layers")),
+    ("zero seq-len", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--seq-len", "0"], None, "--seq-len")),
+    ("zero batch", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--batch-size", "0"], None, "--batch-size")),
+    ("zero epochs", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--epochs", "0"], None, "--epochs")),
+    ("negative embed", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--embed", "-1"], None, "--embed")),
+    ("zero lr", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--lr", "0"], None, "--lr")),
+    ("negative lr", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--lr", "-0.1"], None, "--lr")),
+    ("dropout 1", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--dropout", "1"], None, "--dropout")),
+    ("val-frac 1", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--val-frac", "1"], None, "--val-frac")),
+    ("negative val-frac", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--val-frac", "-0.1"], None, "--val-frac")),
+    ("val-frac too big for corpus", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--val-frac", "0.5", "--seq-len", "150"], None, "--val-frac 0")),
+    ("nonsense time budget", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--time-budget", "soon"], None, "--time-budget")),
+    ("zero save-every", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--save-every", "0"], None, "--save-every")),
+    ("unknown device", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--device", "tpu"], None, "--device")),
+    ("cuda without a GPU", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--device", "cuda"], None, "CUDA") if not torch.cuda.is_available() else pytest.skip("has CUDA")),
+    ("out below a file", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--out", _text(t / "f", "x") / "sub"], None, "--out")),
+    ("resume from missing", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--resume", t / "no.safetensors"], None, "no such")),
+    ("resume on a corpus with new characters", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--resume", c], None, "does not know")),
+    ("unknown option", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--hiden", "3"], None, "--hiden")),
+    ("no command arguments", lambda t, c: (["train-text"], None, "corpus")),
+    ("unknown command", lambda t, c: (["trian"], None, "trian")),
+    # sample
+    ("sample zero temperature", lambda t, c: (["sample", "--ckpt", c, "-t", "0"], None, "--temperature")),
+    ("sample negative temperature", lambda t, c: (["sample", "--ckpt", c, "-t", "-1"], None, "--temperature")),
+    ("sample top-p 0", lambda t, c: (["sample", "--ckpt", c, "--top-p", "0"], None, "--top-p")),
+    ("sample top-p above 1", lambda t, c: (["sample", "--ckpt", c, "--top-p", "1.01"], None, "--top-p")),
+    ("sample top-k 0", lambda t, c: (["sample", "--ckpt", c, "--top-k", "0"], None, "--top-k")),
+    ("sample negative length", lambda t, c: (["sample", "--ckpt", c, "-n", "-5"], None, "--length")),
+    ("sample zero samples", lambda t, c: (["sample", "--ckpt", c, "--num-samples", "0"], None, "--num-samples")),
+    ("sample unknown prime", lambda t, c: (["sample", "--ckpt", c, "-p", "h한🙂"], None, "'한'")),
+    ("sample checkpoint missing", lambda t, c: (["sample", "--ckpt", t / "gone.safetensors"], None, "no such")),
+    ("sample folder without checkpoints", lambda t, c: (["sample", "--ckpt", t], None, "best.safetensors")),
+    ("sample empty checkpoint", lambda t, c: (["sample", "--ckpt", _bytes(t / "e.safetensors", b"")], None, "empty")),
+    ("sample truncated checkpoint", lambda t, c: (["sample", "--ckpt", _bytes(t / "t.safetensors", (c / "best.safetensors").read_bytes()[:300])], None, "checkpoint")),
+    ("sample pickle renamed", lambda t, c: (["sample", "--ckpt", _bytes(t / "p.safetensors", pickle.dumps({"a": 1}))], None, "checkpoint")),
+    ("sample zip renamed", lambda t, c: (["sample", "--ckpt", _zip(t)], None, "checkpoint")),
+    ("sample malformed header", lambda t, c: (["sample", "--ckpt", _bytes(t / "m.safetensors", struct.pack("<Q", 10) + b"{\"a\": nul}")], None, "malformed")),
+    ("sample huge header", lambda t, c: (["sample", "--ckpt", _bytes(t / "h.safetensors", struct.pack("<Q", 1 << 50) + b"{}")], None, "header")),
+    ("sample safetensors without metadata", lambda t, c: (["sample", "--ckpt", _bytes(t / "x.safetensors", st_save({"w": torch.ones(2)}))], None, "metadata")),
+    ("sample newer format", lambda t, c: (["sample", "--ckpt", _newer(c, t)], None, "newer")),
+    # eval
+    ("eval missing data", lambda t, c: (["eval", "--ckpt", c, t / "none.txt"], None, "no such file")),
+    ("eval data is a folder", lambda t, c: (["eval", "--ckpt", c, t], None, "folder")),
+    ("eval empty data", lambda t, c: (["eval", "--ckpt", c, _bytes(t / "e.txt", b"")], None, "empty")),
+    ("eval undecodable data", lambda t, c: (["eval", "--ckpt", c, _bytes(t / "u.txt", b"hi\xc3\x28")], None, "byte offset 2")),
+    ("eval data with nothing known", lambda t, c: (["eval", "--ckpt", c, _text(t / "k.txt", "xyz")], None, "fewer than two")),
+    ("eval empty stdin", lambda t, c: (["eval", "--ckpt", c, "-"], "", "stdin")),
+    ("eval checkpoint missing", lambda t, c: (["eval", "--ckpt", t / "gone", _text(t / "d.txt", "hi")], None, "no such")),
+]
+
+
+def snapshot(*folders: Path) -> dict:
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for f in folders for p in f.rglob("*")}
+
+
+@pytest.mark.parametrize("case", [c[1] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_one_clear_line(case, tmp_path, hihello_ckpt, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args, stdin, needle = case(tmp_path, hihello_ckpt)
+    before = snapshot(tmp_path, hihello_ckpt)
+    result = run_cli(args, input=stdin)
+    assert result.exit_code == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert "Traceback" not in result.stderr
+    assert lines[-1].startswith("error: ") and needle in lines[-1], result.stderr
+    assert len(lines) == 1 or (len(lines) == 2 and lines[0].startswith("Usage:")), result.stderr
+    assert snapshot(tmp_path, hihello_ckpt) == before  # nothing created or changed
+
+
+def test_internal_errors_keep_their_traceback(monkeypatch, tmp_path):
+    import charrnn.text_commands as commands
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(commands, "train", broken)
+    result = run_cli(["train-text", CORPORA / "ship.txt", "--out", tmp_path])
+    assert result.exit_code == 1
+    assert "this is a bug" in result.stderr and "Traceback" in result.stderr
