@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""The lecture swaps cells to compare them: hihello and the ship sentence with rnn, lstm, gru.
+
+For each run: the first epoch from which the lecture's predictions hold to the end
+(`hihell -> ihello`; `if you wan -> ? you want`), and the final training loss.
+
+    python benchmarks/lecture_cells.py
+"""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from charrnn.config import ModelConfig, TrainConfig  # noqa: E402
+from charrnn.engine import TextTrainer, split_text  # noqa: E402
+from charrnn.events import EpochEnd  # noqa: E402
+from charrnn.text import Vocab  # noqa: E402
+
+RUNS = {
+    "hihello": (dict(seq_len=6, lr=0.1, epochs=50, val_frac=0.0, seed=1, batch_size=1),
+                dict(embed=0, hidden_size=5, num_layers=1),
+                lambda given, guess: given == "hihell" and guess == "ihello"),
+    "ship": (dict(seq_len=10, lr=0.1, epochs=500, val_frac=0.0, sliding=True, batch_size=None),
+             dict(embed=0, hidden_size=25, num_layers=2, dropout=0.0),
+             lambda given, guess: given == "if you wan" and guess[1:] == " you want"),
+}
+
+
+class Recorder:
+    wants_text = True
+
+    def __init__(self):
+        self.epochs = []
+
+    def __call__(self, event):
+        if isinstance(event, EpochEnd):
+            self.epochs.append(event)
+
+
+def run(corpus: str, cell: str) -> dict:
+    train, model, matches = RUNS[corpus]
+    text = (ROOT / "corpora" / f"{corpus}.txt").read_text()
+    vocab = Vocab.from_text(text)
+    cfg = TrainConfig(**train)
+    data = split_text(vocab.encode(text), vocab, corpus, cfg)
+    model_cfg = ModelConfig(cell=cell, input_size=len(vocab), output_size=len(vocab), **model)
+    recorder = Recorder()
+    with tempfile.TemporaryDirectory() as out:
+        TextTrainer(data, model_cfg, cfg, Path(out), torch.device("cpu"), "fp32", [recorder]).run()
+    hits = [matches(*e.predictions[0]) for e in recorder.epochs]
+    since = next((i + 1 for i in range(len(hits)) if all(hits[i:])), None)
+    return {"corpus": corpus, "cell": cell, "epochs": cfg.epochs,
+            "predicts_from_epoch": since, "final_loss": round(recorder.epochs[-1].train_loss, 4),
+            "final_prediction": " -> ".join(recorder.epochs[-1].predictions[0])}
+
+
+if __name__ == "__main__":
+    torch.set_flush_denormal(True)
+    for corpus in RUNS:
+        for cell in ("rnn", "lstm", "gru"):
+            print(json.dumps(run(corpus, cell)), flush=True)
