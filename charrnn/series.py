@@ -18,8 +18,7 @@ from charrnn.errors import CharrnnError
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _MISSING = {"", "nan", "na", "n/a", "null", "none", "?"}
-_DATE_WORDS = {"date", "time", "datetime", "timestamp", "year", "month", "period", "day", "week",
-               "quarter", "ds"}
+_DATE_WORDS = {"date", "time", "datetime", "timestamp", "year", "month", "period"}
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"
                   r"(?:([ T])(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?Z?")
 _PERIOD = re.compile(r"(\d{4})-(\d{1,2})")
@@ -207,6 +206,9 @@ def _order(table: Table, date_col: str | None, newest_first: bool, notes: list):
                     notes.append(f"note: column {date_col} sets the order; --newest-first is not "
                                  f"needed")
                 order = sorted(range(n), key=keys.__getitem__)  # stable for equal dates
+                if len(set(keys)) < n:
+                    notes.append(f"note: column {date_col} repeats values; rows with equal "
+                                 f"values keep their file order")
                 return order, [cells[i] for i in order]
         notes.append(f"note: column {date_col}: dates not understood; rows kept in file order")
     order = list(range(n))[::-1] if newest_first else list(range(n))

@@ -60,7 +60,10 @@ def register(app) -> None:
         json_out: bool = typer.Option(False, "--json", help="One JSON object per epoch on stdout."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
     ):
-        """Train a many-to-one forecaster on a CSV time series; prints the checkpoint path."""
+        """Train a forecaster on a CSV time series.
+
+        Prints the best checkpoint's path (or JSON lines with --json) on stdout.
+        """
         from charrnn.series_engine import SeriesConfig
 
         cfg = SeriesConfig(window=window, horizon=horizon, test_frac=test_frac, val_frac=val_frac,
@@ -76,7 +79,10 @@ def register(app) -> None:
         steps: int = typer.Option(1, "--steps", "-k", min=1, help="Steps to forecast past the end of the data."),
         device: Device = typer.Option(Device.cpu, "--device", help="Where to run the model."),
     ):
-        """Forecast past the end of the data; prints a CSV of step, (date,) prediction."""
+        """Forecast past the end of a series, as CSV.
+
+        Prints `step,prediction` (or `step,date,prediction` when the data has dates).
+        """
         forecast(ckpt, csv, steps, device.value)
 
 

@@ -203,8 +203,7 @@ def test_delta_model_starts_as_persistence(tmp_path):
 
 
 def test_engine_emits_events_and_saves_best_and_last(tmp_path):
-    events = []
-    events.append  # a plain list's append is a listener
+    events = []  # a list's append is a listener
     trainer, _ = train_small(tmp_path, epochs=4, listeners=[events.append])
     end = trainer.run()
     kinds = [type(e) for e in events]
@@ -248,3 +247,20 @@ def test_sparkline_and_text_plot():
     assert sparkline([0, 1, 2]) == "▁▅█" and sparkline([]) == "" and sparkline([3, 3]) == "▁▁"
     plot = text_plot([0.0, 1.0, 2.0], [0.0, 1.5, 2.0], width=3, height=3)
     assert plot.splitlines()[0].endswith("| x*") and "o actual" in plot
+
+
+def test_ctrl_c_saves_best_and_last_then_stops(tmp_path):
+    import os
+    import signal
+
+    from charrnn.errors import Interrupted
+
+    def interrupt_at_2(event):
+        if isinstance(event, SeriesEpoch) and event.epoch == 2:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler only sets a flag
+
+    trainer, _ = train_small(tmp_path, epochs=50, listeners=[interrupt_at_2])
+    with pytest.raises(Interrupted) as e:
+        trainer.run()
+    assert e.value.exit_code == 130 and trainer.epoch == 2
+    assert (tmp_path / "best.safetensors").exists() and (tmp_path / "last.safetensors").exists()
