@@ -264,9 +264,9 @@ def write_plot(path: Path, series, part, pred, result: dict) -> None:
         ticks = x[:: max(1, len(x) // 6)]
         ax.set_xticks(ticks, [series.dates[i] for i in ticks], rotation=20)
     else:
-        ax.set_xlabel("row")
+        ax.set_xlabel("row, oldest first")
     ax.set_ylabel(series.target)
-    ax.set_title(f"{series.name}: {series.target}, {result['n']} windows")
+    ax.set_title(f"{Path(series.name).name}: {series.target}, {result['n']} windows")
     ax.legend()
     fig.tight_layout()
     try:
