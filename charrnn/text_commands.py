@@ -180,6 +180,9 @@ def evaluate(ckpt: checkpoint.Checkpoint, data: str, json_out: bool, device_name
     from charrnn.runtime import autocast_factory, resolve_precision
     from charrnn.text import decode_utf8, read_bytes
 
+    if Path(data).suffix.lower() in (".csv", ".tsv"):
+        raise CharrnnError(f"{ckpt.path} is a text model, but {data} looks like a series; score "
+                           f"a CSV with a model from `charrnn train-series`")
     model, vocab = load_model(ckpt, device_name)
     text = decode_utf8(read_bytes(data, "data"), f"data {data}")
     ids, _ = vocab.encode_known(text)

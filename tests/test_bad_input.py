@@ -17,6 +17,22 @@ from safetensors.torch import save as st_save
 
 from conftest import CORPORA, run_cli
 
+GOOD_CSV = "day,open,close\n" + "\n".join(f"2020-01-{d:02d},{d}.5,{d + 1}.25" for d in range(1, 29))
+
+
+@pytest.fixture(scope="module")
+def series_ckpt(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("series")
+    data = _text(folder / "good.csv", GOOD_CSV)
+    result = run_cli(["train-series", data, "--epochs", "3", "--out", folder / "ck", "--quiet",
+                      "--device", "cpu"])
+    assert result.exit_code == 0, result.stderr
+    return folder / "ck"
+
+
+def _csv(t: Path, text: str) -> Path:
+    return _text(t / "bad.csv", text)
+
 
 def _bytes(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
@@ -109,6 +125,31 @@ CASES = [
     ("eval data with nothing known", lambda t, c: (["eval", "--ckpt", c, _text(t / "k.txt", "xyz")], None, "fewer than two")),
     ("eval empty stdin", lambda t, c: (["eval", "--ckpt", c, "-"], "", "stdin")),
     ("eval checkpoint missing", lambda t, c: (["eval", "--ckpt", t / "gone", _text(t / "d.txt", "hi")], None, "no such")),
+    ("eval text model on a CSV", lambda t, c: (["eval", "--ckpt", c, _csv(t, GOOD_CSV)], None, "text model")),
+    # series (the builder gets the text checkpoint; series cases use SERIES below)
+    ("forecast with a text model", lambda t, c: (["forecast", "--ckpt", c, _csv(t, GOOD_CSV)], None, "text model")),
+    ("train-series missing CSV", lambda t, c: (["train-series", t / "none.csv"], None, "no such file")),
+    ("train-series empty CSV", lambda t, c: (["train-series", _csv(t, "")], None, "empty")),
+    ("train-series text cells", lambda t, c: (["train-series", _csv(t, GOOD_CSV.replace("5.5,", "five,"))], None, "open")),
+    ("train-series NaN", lambda t, c: (["train-series", _csv(t, GOOD_CSV.replace("7.5,", "nan,"))], None, "open")),
+    ("train-series gap", lambda t, c: (["train-series", _csv(t, GOOD_CSV.replace(",9.25", ","))], None, "close")),
+    ("train-series too few rows", lambda t, c: (["train-series", _csv(t, "a,b\n1,2\n3,4\n5,6\n")], None, "rows")),
+    ("train-series unknown target", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--target", "volume"], None, "volume")),
+    ("train-series unknown feature", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--features", "open,high"], None, "high")),
+    ("train-series test-frac 1", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--test-frac", "1"], None, "--test-frac")),
+    ("train-series negative val-frac", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--val-frac", "-0.5"], None, "--val-frac")),
+    ("train-series zero window", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--window", "0"], None, "--window")),
+    ("train-series zero lr", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--lr", "0"], None, "--lr")),
+    ("train-series binary", lambda t, c: (["train-series", _bytes(t / "x.csv", b"\x00\x01\x02")], None, "x.csv")),
+    ("train-series out below a file", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--out", _text(t / "f", "x") / "d"], None, "--out")),
+]
+
+SERIES_CASES = [
+    ("sample with a series model", lambda t, s: (["sample", "--ckpt", s], None, "series model")),
+    ("train-text resume from a series model", lambda t, s: (["train-text", CORPORA / "ship.txt", "--resume", s], None, "series model")),
+    ("eval series model on text", lambda t, s: (["eval", "--ckpt", s, CORPORA / "ship.txt"], None, "ship.txt")),
+    ("eval series model on CSV without its columns", lambda t, s: (["eval", "--ckpt", s, _csv(t, "x,y\n" + "\n".join(f"{i},{i}" for i in range(40)))], None, "close")),
+    ("forecast zero steps", lambda t, s: (["forecast", "--ckpt", s, _csv(t, GOOD_CSV), "--steps", "0"], None, "--steps")),
 ]
 
 
@@ -116,11 +157,10 @@ def snapshot(*folders: Path) -> dict:
     return {p: (p.stat().st_mtime_ns, p.stat().st_size) for f in folders for p in f.rglob("*")}
 
 
-@pytest.mark.parametrize("case", [c[1] for c in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_is_one_clear_line(case, tmp_path, hihello_ckpt, monkeypatch):
+def check_case(case, tmp_path, ckpt, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    args, stdin, needle = case(tmp_path, hihello_ckpt)
-    before = snapshot(tmp_path, hihello_ckpt)
+    args, stdin, needle = case(tmp_path, ckpt)
+    before = snapshot(tmp_path, ckpt)
     result = run_cli(args, input=stdin)
     assert result.exit_code == 2, (result.stdout, result.stderr)
     assert result.stdout == ""
@@ -128,7 +168,17 @@ def test_bad_input_is_one_clear_line(case, tmp_path, hihello_ckpt, monkeypatch):
     assert "Traceback" not in result.stderr
     assert lines[-1].startswith("error: ") and needle in lines[-1], result.stderr
     assert len(lines) == 1 or (len(lines) == 2 and lines[0].startswith("Usage:")), result.stderr
-    assert snapshot(tmp_path, hihello_ckpt) == before  # nothing created or changed
+    assert snapshot(tmp_path, ckpt) == before  # nothing created or changed
+
+
+@pytest.mark.parametrize("case", [c[1] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_input_is_one_clear_line(case, tmp_path, hihello_ckpt, monkeypatch):
+    check_case(case, tmp_path, hihello_ckpt, monkeypatch)
+
+
+@pytest.mark.parametrize("case", [c[1] for c in SERIES_CASES], ids=[c[0] for c in SERIES_CASES])
+def test_bad_series_input_is_one_clear_line(case, tmp_path, series_ckpt, monkeypatch):
+    check_case(case, tmp_path, series_ckpt, monkeypatch)
 
 
 def test_internal_errors_keep_their_traceback(monkeypatch, tmp_path):

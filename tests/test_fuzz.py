@@ -63,3 +63,22 @@ def test_checkpoint_loader_on_mutated_files(tmp_path, good_checkpoint, data):
         return
     model = RecurrentNet(from_dict(ModelConfig, ckpt.meta["model"]))
     model.load_state_dict(ckpt.group("model"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.one_of(
+    st.binary(max_size=300),
+    st.lists(st.lists(st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr),
+                                st.sampled_from(["", "x", "2020-01-01", "1949-01", "#", "nan"])),
+                      min_size=1, max_size=4), max_size=30)
+    .map(lambda rows: ("a,b,c,d\n" + "\n".join(",".join(r) for r in rows)).encode()),
+))
+def test_csv_reader_on_random_and_mutated_tables(data):
+    from charrnn.series import parse_table, select
+
+    try:
+        table = parse_table(decode_utf8(data, "fuzz"), "fuzz")
+        series = select(table, None, None, False, False, False)
+    except CharrnnError:
+        return
+    assert len(series) > 0
