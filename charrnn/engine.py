@@ -28,6 +28,7 @@ from charrnn.text import SlidingWindows, StreamWindows, Vocab
 
 Listener = Callable[[object], None]
 VAL_CHARS_PER_STREAM = 200_000
+VAL_MAX_CHARS = 2_000_000  # per-epoch validation reads at most this much of the tail
 PROGRESS_SECONDS = 0.5
 SHOWN_WINDOWS = 3
 SHOWN_WINDOW_MAX = 60
@@ -312,6 +313,7 @@ class TextTrainer:
         ids = self.data.val_ids
         if ids is None:
             return None
+        ids = ids[:VAL_MAX_CHARS]  # a 1 GB corpus must not spend an hour validating each epoch
         if self.cfg.sliding:
             return score_sliding(self.model, ids, self.cfg.seq_len).loss
         streams = -(-len(ids) // VAL_CHARS_PER_STREAM)

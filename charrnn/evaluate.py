@@ -38,6 +38,10 @@ class TextScores:
                 "accuracy": self.accuracy, "chars": self.chars, "unknown_chars": self.unknown_chars}
 
 
+def _long(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a).astype(np.int64))
+
+
 def _device(model) -> torch.device:
     return next(model.parameters()).device
 
@@ -55,14 +59,14 @@ def score_stream(model, ids: np.ndarray, streams: int = 1, chunk: int = 512,
     device = _device(model)
     streams = max(1, min(streams, (len(ids) - 1)))
     cols = (len(ids) - 1) // streams
-    x_all = torch.from_numpy(ids[: streams * cols].astype(np.int64)).view(streams, cols)
-    y_all = torch.from_numpy(ids[1: streams * cols + 1].astype(np.int64)).view(streams, cols)
+    inputs = ids[: streams * cols].reshape(streams, cols)  # views: a memmap stays on disk
+    targets = ids[1: streams * cols + 1].reshape(streams, cols)
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.long, device=device)
     state = None
     for start in range(0, cols, chunk):
-        x = x_all[:, start:start + chunk].to(device)
-        y = y_all[:, start:start + chunk].to(device)
+        x = _long(inputs[:, start:start + chunk]).to(device)
+        y = _long(targets[:, start:start + chunk]).to(device)
         with autocast():
             logits, state = model(x, state)
         logits = logits.float()

@@ -77,29 +77,21 @@ def check_writable(folder: Path) -> None:
 
 def train(corpus: str, out: Path | None, options: dict, device_name: str, resume: Path | None,
           json_out: bool, quiet: bool) -> None:
-    import numpy as np
-
+    from charrnn.corpus import load_corpus
     from charrnn.display import close_views, training_views
     from charrnn.engine import TextTrainer, split_text
     from charrnn.runtime import resolve_device, resolve_precision, setup_device
-    from charrnn.text import Vocab, corpus_name, read_text
+    from charrnn.text import Vocab, corpus_name
 
     resumed = checkpoint.load(resume, kind="text") if resume is not None else None
-    text = read_text(corpus)
-    if resumed is not None:
-        vocab = Vocab(resumed.meta["vocab"])
-        ids, unknown = vocab.encode_known(text)
-        if unknown:
-            raise CharrnnError(f"corpus {corpus}: characters the resumed model does not know: "
-                               f"{unknown[:20]!r}; resume on the corpus it was trained on")
-    else:
-        vocab = Vocab.from_text(text)
-        ids = vocab.encode(text)
-    del text
-    model_cfg, train_cfg = resolve_configs(options, len(ids), len(vocab),
+    loaded = load_corpus(corpus, Vocab(resumed.meta["vocab"]) if resumed else None)
+    for note in loaded.notes:
+        if not quiet:
+            print(f"note: {note}", file=sys.stderr)
+    model_cfg, train_cfg = resolve_configs(options, len(loaded.ids), len(loaded.vocab),
                                            resumed.meta if resumed else None)
     name = corpus_name(corpus)
-    data = split_text(np.asarray(ids), vocab, name, train_cfg)
+    data = split_text(loaded.ids, loaded.vocab, name, train_cfg)
     device = resolve_device(device_name)
     precision = resolve_precision(train_cfg.precision, device)
     setup_device(device)

@@ -1,12 +1,17 @@
 """Shared fixtures: the lecture's two tiny trainings, run once per test session."""
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from charrnn.cli import app
+
+# encoded corpora are cached; keep the tests' cache out of the user's home
+os.environ.setdefault("CHARRNN_CACHE", tempfile.mkdtemp(prefix="charrnn-test-cache-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT / "corpora"
