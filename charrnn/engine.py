@@ -17,6 +17,7 @@ import torch.nn as nn
 
 from charrnn import checkpoint, __version__
 from charrnn.config import ModelConfig, TrainConfig, to_dict
+from charrnn.distributed import World, agree, shard
 from charrnn.errors import CharrnnError, Interrupted, TrainingFailed
 from charrnn.evaluate import predicted_strings, score_sliding, score_stream
 from charrnn.events import CheckpointSaved, EpochEnd, Progress, TrainEnd, TrainStart
@@ -89,8 +90,9 @@ class RunState:
 class TextTrainer:
     def __init__(self, data: TextData, model_cfg: ModelConfig, train_cfg: TrainConfig,
                  out_dir: Path, device: torch.device, precision: str,
-                 listeners: list[Listener] = (), resume: checkpoint.Checkpoint | None = None):
-        self.data, self.model_cfg, self.cfg = data, model_cfg, train_cfg
+                 listeners: list[Listener] = (), resume: checkpoint.Checkpoint | None = None,
+                 world: World = World()):
+        self.data, self.model_cfg, self.cfg, self.world = data, model_cfg, train_cfg, world
         self.out_dir, self.device, self.precision = Path(out_dir), device, precision
         self.listeners = list(listeners)
         # predicted strings and samples cost forward passes: only for listeners that show them
@@ -99,6 +101,13 @@ class TextTrainer:
         self.autocast = autocast_factory(precision, device)
         torch.manual_seed(train_cfg.seed)
         self.model = RecurrentNet(model_cfg).to(device)
+        self.net = self.model  # what the training step calls: DDP-wrapped across processes
+        if world.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.net = DistributedDataParallel(
+                self.model, device_ids=[device.index] if device.type == "cuda" else None)
+            torch.manual_seed(train_cfg.seed + world.rank)  # each rank its own dropout masks
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=train_cfg.lr,
                                           weight_decay=train_cfg.weight_decay,
                                           fused=device.type == "cuda")
@@ -106,10 +115,12 @@ class TextTrainer:
             self.windows = SlidingWindows(data.train_ids, train_cfg.seq_len,
                                           train_cfg.batch_size, train_cfg.seed)
         else:
-            self.windows = StreamWindows(data.train_ids, train_cfg.batch_size, train_cfg.seq_len)
+            self.windows = StreamWindows(shard(data.train_ids, world), train_cfg.batch_size,
+                                         train_cfg.seq_len)
         self.params = list(self.model.parameters())
         self.state = RunState()
         self.carry = None
+        self.time_up = self.interrupted = False  # agreed by all ranks each step when distributed
         if resume is not None:
             self._restore(resume)
 
@@ -130,7 +141,8 @@ class TextTrainer:
                            for k in ("seq_len", "batch_size", "sliding"))
         if not same_windows or self.state.window >= len(self.windows):
             self.state.window, self.state.epoch_loss_sum, self.state.epoch_steps = 0, 0.0, 0
-        elif self.state.window and self.windows.carries_state:
+        elif (self.state.window and self.windows.carries_state and not self.world.distributed
+              and ckpt.meta.get("world_size", 1) == 1):
             carry = [t.to(self.device) for _, t in sorted(ckpt.group("carry").items())]
             self.carry = state_from_tensors(self.model_cfg.cell, carry)
         rng = ckpt.tensors.get("rng.torch")
@@ -138,18 +150,21 @@ class TextTrainer:
             torch.set_rng_state(rng)
 
     def _save(self, names: tuple[str, ...], reason: str) -> Path:
+        if not self.world.is_main:
+            return self.out_dir / "last.safetensors"
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         opt_tensors, opt_meta = _optimizer_to_tensors(self.optimizer)
         tensors.update(opt_tensors)
         tensors["rng.torch"] = torch.get_rng_state()
-        for i, t in enumerate(state_tensors(self.carry)):
-            tensors[f"carry.{i}"] = t
+        if not self.world.distributed:  # other ranks' carried states stay with them
+            for i, t in enumerate(state_tensors(self.carry)):
+                tensors[f"carry.{i}"] = t
         s = self.state
         meta = {"kind": "text", "charrnn_version": __version__,
                 "model": to_dict(self.model_cfg), "train": to_dict(self.cfg),
                 "vocab": self.data.vocab.chars, "corpus": self.data.name,
                 "start_char": self.data.vocab.decode(self.data.train_ids[:1]),
-                "precision": self.precision, "epoch": s.epoch, "step": s.step, "window": s.window,
+                "precision": self.precision, "world_size": self.world.size, "epoch": s.epoch, "step": s.step, "window": s.window,
                 "epoch_loss_sum": s.epoch_loss_sum, "epoch_steps": s.epoch_steps,
                 "best_loss": None if math.isinf(s.best_loss) else s.best_loss,
                 "history": s.history, "optimizer": opt_meta}
@@ -194,9 +209,21 @@ class TextTrainer:
     def _limit_reached(self) -> str | None:
         if self.cfg.max_steps is not None and self.state.step >= self.cfg.max_steps:
             return "max_steps"
+        if self.world.distributed:
+            return "time_budget" if self.time_up else None
         if self.cfg.time_budget is not None and self._elapsed() >= self.cfg.time_budget:
             return "time_budget"
         return None
+
+    def _agree(self, loss: torch.Tensor) -> torch.Tensor:
+        """Distributed: every rank learns the mean loss and whether any rank must stop."""
+        budget = self.cfg.time_budget
+        loss, (self.time_up, self.interrupted) = agree(
+            loss, budget is not None and self._elapsed() >= budget,
+            self.signals.received is not None)
+        if not math.isfinite(loss.item()):  # checked by every rank at the same step
+            self._checked_mean(loss, 1)
+        return loss
 
     def _elapsed(self) -> float:
         return time.monotonic() - self.t_start
@@ -212,7 +239,10 @@ class TextTrainer:
         limit = self._limit_reached()
         while s.window < len(self.windows) and limit is None:
             x, y = self.windows.window(s.window, s.epoch)
-            loss_sum += self.train_step(x, y)
+            loss = self.train_step(x, y)
+            if self.world.distributed:
+                loss = self._agree(loss)
+            loss_sum += loss
             since += 1
             chars += y.numel()
             self.chars_trained += y.numel()
@@ -226,8 +256,9 @@ class TextTrainer:
                                    chars / max(now - t_report, 1e-9), self._elapsed(),
                                    self._fraction_done()))
                 since, chars, t_report = 0, 0, now
-                if self.signals.received is not None:
-                    self._interrupt()
+            if self._stop_signalled():
+                self._fold(loss_sum, since)
+                self._interrupt()
             if now - t_save >= cfg.save_every and s.window < len(self.windows) and not limit:
                 self._fold(loss_sum, since)  # so the saved epoch sums are whole
                 since = 0
@@ -241,16 +272,19 @@ class TextTrainer:
         if complete and cfg.lr_decay != 1.0:
             for group in self.optimizer.param_groups:
                 group["lr"] *= cfg.lr_decay
-        if self.signals.received is not None:
+        if self._stop_signalled():
             self._interrupt()
         return limit
+
+    def _stop_signalled(self) -> bool:
+        return self.interrupted if self.world.distributed else self.signals.received is not None
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One optimizer step on a window (B, T); returns the detached loss, no host sync."""
         x = x.to(self.device, non_blocking=True)
         y = y.to(self.device, non_blocking=True)
         with self.autocast():
-            logits, carry = self.model(x, self.carry if self.windows.carries_state else None)
+            logits, carry = self.net(x, self.carry if self.windows.carries_state else None)
             loss = sequence_loss(logits, y)
         if self.windows.carries_state:
             self.carry = _float_state(detach_state(carry))
@@ -337,7 +371,7 @@ class TextTrainer:
         return self.last_sample
 
     def _interrupt(self) -> None:
-        signum = self.signals.received
+        signum = self.signals.received or signal.SIGTERM
         path = self._save(("last",), "interrupt")
         name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
         raise Interrupted(f"{name}: saved {path} at step {self.state.step}; continue with "

@@ -79,6 +79,7 @@ def train(corpus: str, out: Path | None, options: dict, device_name: str, resume
           json_out: bool, quiet: bool) -> None:
     from charrnn.corpus import load_corpus
     from charrnn.display import close_views, training_views
+    from charrnn.distributed import close_world, init_world
     from charrnn.engine import TextTrainer, split_text
     from charrnn.runtime import resolve_device, resolve_precision, setup_device
     from charrnn.text import Vocab, corpus_name
@@ -92,19 +93,24 @@ def train(corpus: str, out: Path | None, options: dict, device_name: str, resume
                                            resumed.meta if resumed else None)
     name = corpus_name(corpus)
     data = split_text(loaded.ids, loaded.vocab, name, train_cfg)
-    device = resolve_device(device_name)
+    world, device = init_world(resolve_device(device_name))
+    if world.distributed and train_cfg.sliding:
+        raise CharrnnError("--sliding trains in one process; run it without torchrun")
     precision = resolve_precision(train_cfg.precision, device)
     setup_device(device)
     if out is None:
         out = resumed.path.parent if resumed is not None else Path("checkpoints") / name
-    check_writable(out)
-    views = training_views(json_out, quiet)
+    if world.is_main:
+        check_writable(out)
+    views = training_views(json_out, quiet) if world.is_main else []
     try:
-        trainer = TextTrainer(data, model_cfg, train_cfg, out, device, precision, views, resumed)
+        trainer = TextTrainer(data, model_cfg, train_cfg, out, device, precision, views, resumed,
+                              world)
         end = trainer.run()
     finally:
         close_views(views)
-    if not json_out:
+        close_world(world)
+    if not json_out and world.is_main:
         print(end.best_path)
 
 
