@@ -74,6 +74,12 @@ def generate(model, prime_ids: list[int], length: int, settings: SamplingSetting
             x = torch.tensor([prime_ids] * num_samples, dtype=torch.long, device=device)  # (B, P)
             logits, state = model(x)  # the prime, once
             logits = logits[:, -1]  # (B, V)
+            if device.type == "cuda":  # launch-bound at batch 1: replay CUDA graphs instead
+                from charrnn.graph_sampling import generate_chunked
+
+                yield from generate_chunked(model, logits, state, length, settings, generator,
+                                            use_graph=True)
+                return
             out = []
             for i in range(length):
                 nxt = pick(logits, settings, generator)  # (B,)

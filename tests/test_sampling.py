@@ -64,3 +64,43 @@ def test_generation_steps_from_carried_state():
             logits, _ = model(torch.tensor([prefix]))
             assert logits[0, -1].argmax().item() == nxt
             prefix.append(nxt)
+
+
+def test_gumbel_max_sampler_matches_the_plain_sampler_frequencies():
+    from charrnn.graph_sampling import gumbel_pick
+
+    logits = torch.tensor([[0.0, 1.0, 2.0, -1.0, 0.5]]).repeat(40000, 1)
+    gen = torch.Generator().manual_seed(3)
+    for settings in (SamplingSettings(temperature=0.7), SamplingSettings(top_k=3),
+                     SamplingSettings(top_p=0.8, temperature=1.3)):
+        plain = pick(logits, settings, gen)
+        gumbel = gumbel_pick(logits, settings, torch.rand(logits.shape, generator=gen))
+        f_plain = torch.bincount(plain, minlength=5).float() / len(plain)
+        f_gumbel = torch.bincount(gumbel, minlength=5).float() / len(gumbel)
+        assert torch.allclose(f_plain, f_gumbel, atol=0.012), settings
+        assert set(gumbel.tolist()) <= set(plain.tolist())  # filtered ids never appear
+
+
+def test_chunked_sampler_steps_like_a_plain_loop_with_the_same_noise():
+    """The body a CUDA graph replays, run eagerly on CPU, against a reference loop."""
+    from charrnn.graph_sampling import gumbel_pick, generate_chunked
+
+    model = tiny_model().eval()
+    settings = SamplingSettings(temperature=0.9, top_k=5)
+    with torch.no_grad():
+        logits, state = model(torch.tensor([[1, 2], [3, 4]]))
+        chunks = list(generate_chunked(model, logits[:, -1], state, 70, settings,
+                                       torch.Generator().manual_seed(9), use_graph=False))
+        got = torch.cat(chunks, 1)
+        gen = torch.Generator().manual_seed(9)
+        logits, state = model(torch.tensor([[1, 2], [3, 4]]))
+        nxt = gumbel_pick(logits[:, -1], settings, torch.rand((2, 7), generator=gen))
+        expected = [nxt]
+        while len(expected) < 70:
+            noise = torch.rand((2, 32, 7), generator=gen)
+            for i in range(32):
+                logits, state = model(nxt.unsqueeze(1), state)
+                nxt = gumbel_pick(logits[:, -1], settings, noise[:, i])
+                expected.append(nxt)
+    assert got.shape == (2, 70)
+    assert torch.equal(got, torch.stack(expected[:70], 1))
