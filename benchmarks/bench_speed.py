@@ -89,7 +89,7 @@ def main(argv=None) -> int:
     anchor = load_anchor(Path(args.anchor))
     device = resolve_device(args.device)
     setup_device(device)
-    precision = resolve_precision(args.precision, device)
+    precision = resolve_precision(args.precision, device, args.hidden)
     text = Path(args.data).read_text(encoding="utf-8")
     vocab = Vocab.from_text(text)
     ids = vocab.encode(text)

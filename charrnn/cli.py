@@ -4,6 +4,7 @@ Heavy imports (torch) happen inside the commands, so `charrnn --help` answers at
 """
 from __future__ import annotations
 
+import math
 import sys
 import traceback
 from enum import Enum
@@ -22,12 +23,19 @@ from charrnn.errors import EXIT_INTERRUPTED, CharrnnError
 
 
 class _Group(TyperGroup):
-    """Every error becomes one `error:` line on stderr with a meaningful exit code."""
+    """Every error becomes one `error:` line on stderr with a meaningful exit code.
+
+    `main` sees what goes wrong while parsing (usage errors); `invoke` sees what goes wrong
+    inside a command, before typer would turn a broken pipe or Ctrl-C into a bare exit code.
+    """
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
             code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                 standalone_mode=False, **extra)
+        except click_exceptions.NoArgsIsHelpError as e:  # a bare `charrnn`: show the help
+            print(e.format_message())
+            sys.exit(0)
         except click_exceptions.UsageError as e:
             if e.ctx is not None:
                 print(e.ctx.get_usage().splitlines()[0], file=sys.stderr)
@@ -39,7 +47,20 @@ class _Group(TyperGroup):
         except CharrnnError as e:
             print(f"error: {e}", file=sys.stderr)
             sys.exit(e.exit_code)
-        except (KeyboardInterrupt, typer.Abort):
+        except KeyboardInterrupt:
+            print("error: interrupted", file=sys.stderr)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (click_exceptions.ClickException, typer.Exit, typer.Abort):
+            raise
+        except CharrnnError as e:
+            print(f"error: {e}", file=sys.stderr)
+            sys.exit(e.exit_code)
+        except KeyboardInterrupt:
             print("error: interrupted", file=sys.stderr)
             sys.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
@@ -50,7 +71,6 @@ class _Group(TyperGroup):
                   "traceback below", file=sys.stderr)
             traceback.print_exc()
             sys.exit(1)
-        sys.exit(code if isinstance(code, int) else 0)
 
 
 def _quiet_stdout() -> None:
@@ -96,6 +116,8 @@ def interval(low: float, high: float = float("inf"), low_open: bool = False,
     def check(value):
         if value is None:
             return value
+        if not math.isfinite(value):
+            raise typer.BadParameter(f"{value} is not a number in {shown}")
         below = value <= low if low_open else value < low
         above = value >= high if high_open else value > high
         if below or above:
@@ -105,6 +127,7 @@ def interval(low: float, high: float = float("inf"), low_open: bool = False,
     return {"callback": check}
 
 
+SEED_MAX = 2**63 - 1
 FRACTION = interval(0.0, 1.0, high_open=True)
 POSITIVE = interval(0.0, low_open=True)
 
@@ -123,13 +146,13 @@ def train_text(
     sliding: bool = typer.Option(False, "--sliding", help="Every offset a window from a zero state (the lecture's dataset)."),
     lr: Optional[float] = typer.Option(None, "--lr", **POSITIVE, help="Adam learning rate [default: 0.002]."),
     lr_decay: Optional[float] = typer.Option(None, "--lr-decay", **interval(0.0, 1.0, low_open=True), help="Learning-rate factor after each epoch [default: 1]."),
-    grad_clip: Optional[float] = typer.Option(None, "--grad-clip", min=0.0, help="Gradient-norm clip, 0 for none [default: 5]."),
-    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", min=0.0, help="Adam weight decay [default: 0]."),
+    grad_clip: Optional[float] = typer.Option(None, "--grad-clip", **interval(0.0), help="Gradient-norm clip, 0 for none [default: 5]."),
+    weight_decay: Optional[float] = typer.Option(None, "--weight-decay", **interval(0.0), help="Adam weight decay [default: 0]."),
     epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Total epochs (a resumed run trains up to it) [default: 20]."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps in all."),
     time_budget: Optional[str] = typer.Option(None, "--time-budget", help="Stop after this much training time: seconds, or 90s, 10m, 1h."),
     val_frac: Optional[float] = typer.Option(None, "--val-frac", **FRACTION, help="Held-out tail of the corpus [default: 0.1; 0 on tiny corpora]."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Random seed; a CPU run repeats bit for bit [default: 1234]."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=SEED_MAX, help="Random seed; a CPU run repeats bit for bit [default: 1234]."),
     device: Device = typer.Option(Device.auto, "--device", help="Where to train."),
     precision: Optional[Precision] = typer.Option(None, "--precision", help="bf16 autocast or fp32 [default: auto = bf16 on CUDA, fp32 on CPU]."),
     save_every: Optional[float] = typer.Option(None, "--save-every", **POSITIVE, help="Seconds between `last` checkpoints within an epoch [default: 180]."),
@@ -157,7 +180,7 @@ def sample(
     top_k: Optional[int] = typer.Option(None, "--top-k", min=1, help="Sample among the k likeliest characters."),
     top_p: Optional[float] = typer.Option(None, "--top-p", **interval(0.0, 1.0, low_open=True), help="Nucleus sampling: the likeliest characters covering probability p."),
     argmax: bool = typer.Option(False, "--argmax", help="Greedy: always the likeliest character."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Same seed, same text."),
+    seed: Optional[int] = typer.Option(None, "--seed", min=0, max=SEED_MAX, help="Same seed, same text."),
     num_samples: int = typer.Option(1, "--num-samples", min=1, help="Independent samples, computed as one batch."),
     skip_unknown: bool = typer.Option(False, "--skip-unknown", help="Drop prime characters the model does not know instead of failing."),
     device: Device = typer.Option(Device.cpu, "--device", help="Where to sample (batch-1 steps are fastest on CPU)."),

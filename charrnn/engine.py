@@ -99,6 +99,8 @@ class TextTrainer:
         self.wants_text = any(getattr(listener, "wants_text", False) for listener in listeners)
         self.last_sample, self.t_sample = "", -math.inf
         self.autocast = autocast_factory(precision, device)
+        # validation scores stay fp32 on CPU, as `charrnn eval` computes them there
+        self.eval_autocast = autocast_factory("fp32" if device.type == "cpu" else precision, device)
         torch.manual_seed(train_cfg.seed)
         self.model = RecurrentNet(model_cfg).to(device)
         self.net = self.model  # what the training step calls: DDP-wrapped across processes
@@ -351,7 +353,7 @@ class TextTrainer:
         if self.cfg.sliding:
             return score_sliding(self.model, ids, self.cfg.seq_len).loss
         streams = -(-len(ids) // VAL_CHARS_PER_STREAM)
-        return score_stream(self.model, ids, streams=streams, autocast=self.autocast).loss
+        return score_stream(self.model, ids, streams=streams, autocast=self.eval_autocast).loss
 
     def _predictions(self) -> list[tuple[str, str]]:
         ids = self.data.train_ids

@@ -80,6 +80,11 @@ def parse_table(text: str, name: str) -> Table:
     return Table(name, names, rows, lines)
 
 
+def _distinct_integers(cells: list[str]) -> bool:
+    return (all(re.fullmatch(r"[+-]?\d+", c) for c in cells)
+            and len({int(c) for c in cells}) == len(cells))
+
+
 def _is_number(cell: str) -> bool:
     return _NUMBER.fullmatch(cell) is not None
 
@@ -104,13 +109,20 @@ def _parse_date(cell: str):
 
 
 def _date_named(name: str) -> bool:
-    return any(w in _DATE_WORDS for w in re.split(r"[^a-z]+", name.lower()))
+    return name.strip().lower() in _DATE_WORDS
 
 
 def _kind(name: str, cells: list[str]) -> str:
-    """'date', 'numeric' (most present cells are numbers) or 'text'."""
+    """'date', 'numeric' (most present cells are numbers) or 'text'.
+
+    A column orders the rows when its values parse as dates or periods, or when it is named
+    exactly like a date (date, time, year, ...) and holds distinct integers, such as years;
+    `response_time`, or a `month` that repeats 1..12, stays a feature.
+    """
     present = [c for c in cells if not _is_missing(c)]
-    if present and (_date_named(name) or all(_parse_date(c) is not None for c in present)):
+    if present and all(_parse_date(c) is not None for c in present):
+        return "date"
+    if present and _date_named(name) and _distinct_integers(present):
         return "date"
     numbers = sum(_is_number(c) for c in present)
     return "numeric" if numbers and 2 * numbers >= len(present) else "text"
@@ -187,8 +199,10 @@ def _column(table: Table, kinds: dict, name: str, option: str) -> str:
                            f"never a feature or target")
     if kinds[name] == "text":
         j = table.names.index(name)
-        bad = next((r, line) for r, line in zip(table.column(j), table.lines)
-                   if not _is_missing(r) and not _is_number(r))
+        bad = next(((r, line) for r, line in zip(table.column(j), table.lines)
+                    if not _is_missing(r) and not _is_number(r)), None)
+        if bad is None:
+            raise CharrnnError(f"{option} {name}: the column holds no values")
         raise CharrnnError(f"{option} {name}: column is not numeric (line {bad[1]}: {bad[0]!r})")
     return name
 
@@ -314,23 +328,38 @@ class Scaler:
 #   the scaler is fitted on the rows the train and val windows read, labels included
 @dataclass
 class Split:
+    """Window counts; with a horizon H > 1, H - 1 windows are dropped before the validation and
+    test parts, so no label of theirs is also a label of an earlier part."""
+
     train: int
     val: int
     test: int
+    gap: int = 0
+
+    @property
+    def val_start(self) -> int:
+        return self.train + (self.gap if self.val else 0)
 
     @property
     def fit(self) -> int:
-        return self.train + self.val
+        """End of the windows the model learns from or is selected on."""
+        return self.val_start + self.val
+
+    @property
+    def test_start(self) -> int:
+        return self.fit + self.gap
 
 
 def count_windows(rows: int, window: int, horizon: int) -> int:
     return max(0, rows - window - horizon + 1)
 
 
-def split_windows(n: int, test_frac: float, val_frac: float) -> Split:
+def split_windows(n: int, test_frac: float, val_frac: float, horizon: int = 1) -> Split:
     fit = int(round(n * (1 - test_frac), 9))  # 725 windows, 0.3 -> 507 train, 218 test
-    val = max(1, int(round(fit * val_frac))) if val_frac > 0 else 0
-    return Split(fit - val, val, n - fit)
+    gap = horizon - 1
+    usable = fit - gap
+    val = max(1, int(round(usable * val_frac))) if val_frac > 0 else 0
+    return Split(usable - val - (gap if val else 0), val, n - fit, gap)
 
 
 def _enough(split: Split) -> bool:
@@ -340,19 +369,20 @@ def _enough(split: Split) -> bool:
 def check_split(name: str, rows: int, window: int, horizon: int, test_frac: float,
                 val_frac: float) -> Split:
     """The split, or an error saying how many rows these options need."""
-    split = split_windows(count_windows(rows, window, horizon), test_frac, val_frac)
+    split = split_windows(count_windows(rows, window, horizon), test_frac, val_frac, horizon)
     if _enough(split):
         return split
-    need = next(r for r in range(rows + 1, rows + 10 ** 6) if _enough(
-        split_windows(count_windows(r, window, horizon), test_frac, val_frac)))
+    need = next((r for r in range(rows + 1, rows + 100_000) if _enough(
+        split_windows(count_windows(r, window, horizon), test_frac, val_frac, horizon))), None)
+    needed = f"at least {need} rows" if need else "far more rows"
     raise CharrnnError(f"data {name}: {rows} rows are too few for --window {window}, --horizon "
                        f"{horizon}, --test-frac {test_frac:g} and --val-frac {val_frac:g}: they "
-                       f"need at least {need} rows (a training, a validation and a test window)")
+                       f"need {needed} (a training, a validation and a test window)")
 
 
 def fit_rows(split: Split, window: int, horizon: int) -> int:
     """Rows read by the train and val windows, labels included: the scaler sees no test label."""
-    return split.fit + window + horizon - 1
+    return split.fit + window + horizon - 1  # the last of them is window fit - 1
 
 
 @dataclass
@@ -479,8 +509,9 @@ class Prepared:
 
     def part(self, name: str) -> Windows:
         s = self.split
-        bounds = {"train": (0, s.train), "val": (s.train, s.fit), "test": (s.fit, s.fit + s.test),
-                  "all": (0, s.fit + s.test)}[name]
+        bounds = {"train": (0, s.train), "val": (s.val_start, s.fit),
+                  "test": (s.test_start, s.test_start + s.test),
+                  "all": (0, s.test_start + s.test)}[name]
         return take(self.windows, *bounds)
 
 

@@ -33,7 +33,7 @@ class Loss(str, Enum):
 
 def register(app) -> None:
     # cli.py calls register() after defining these, while it is itself being imported
-    from charrnn.cli import FRACTION, POSITIVE, Cell, Device, interval
+    from charrnn.cli import FRACTION, POSITIVE, SEED_MAX, Cell, Device, interval
 
     @app.command("train-series")
     def train_series(
@@ -54,7 +54,7 @@ def register(app) -> None:
         layers: int = typer.Option(1, "--layers", min=1, help="Stacked layers."),
         lr: float = typer.Option(0.01, "--lr", **POSITIVE, help="Adam learning rate."),
         epochs: int = typer.Option(500, "--epochs", min=1, help="Full-batch steps (one per epoch)."),
-        seed: int = typer.Option(1234, "--seed", help="Random seed; a CPU run repeats bit for bit."),
+        seed: int = typer.Option(1234, "--seed", min=0, max=SEED_MAX, help="Random seed; a CPU run repeats bit for bit."),
         device: Device = typer.Option(Device.auto, "--device", help="Where to train."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Checkpoint folder [default: checkpoints/<csv name>]."),
         json_out: bool = typer.Option(False, "--json", help="One JSON object per epoch on stdout."),

@@ -121,6 +121,32 @@ def test_scaler_is_fitted_on_training_rows_only():
     assert prepare(s, 5, 1, 0.3, 0.1, "all", "level").scaler.high.tolist() == [99.0]
 
 
+def test_a_longer_horizon_shares_no_label_between_parts():
+    y = np.arange(100.0)
+    s = Series("s", ["v"], "v", y[:, None], y)
+    p = prepare(s, 5, 3, 0.3, 0.1, "train", "level")
+    labels = {name: set(p.part(name).y.reshape(-1).tolist()) for name in ("train", "val", "test")}
+    assert labels["train"] and labels["val"] and labels["test"]
+    assert not labels["train"] & labels["val"] and not labels["val"] & labels["test"]
+    assert p.scaler.high.tolist() == [max(labels["val"])]  # no test label reached the scaler
+    assert min(labels["test"]) > p.scaler.high[0]
+
+
+def test_columns_merely_mentioning_time_are_features():
+    s = table("load,response_time,value\n5,54,1\n6,47,2\n7,3,3\n")
+    assert s.features == ["load", "response_time", "value"] and s.target_values.tolist() == [1, 2, 3]
+    s = table("month,v\n1,5\n2,6\n1,7\n")  # repeats: a feature, file order kept
+    assert s.features == ["month", "v"]
+
+
+def test_an_empty_column_and_a_huge_window_are_clear_errors():
+    with pytest.raises(CharrnnError, match="no values"):
+        table("a,b\n,1\n,2\n", target="a")
+    y = np.arange(30.0)
+    with pytest.raises(CharrnnError, match="too few"):
+        prepare(Series("s", ["v"], "v", y[:, None], y), 2_000_000, 1, 0.3, 0.1, "train", "delta")
+
+
 def test_too_few_rows_is_a_clear_error():
     y = np.arange(8.0)
     with pytest.raises(CharrnnError, match="too few"):

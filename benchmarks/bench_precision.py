@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""bf16 autocast on CPU against fp32: the same run (seed, data, steps) in both precisions.
+
+Prints one JSON object: training chars/s of each, the speed-up, and the training-loss curves
+(mean over each block of steps) with their largest gap, plus the validation loss (scored in
+fp32) at the end of each run.
+
+    python benchmarks/bench_precision.py --hidden 512 --steps 150 --threads 2
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from charrnn.config import ModelConfig, TrainConfig  # noqa: E402
+from charrnn.engine import TextTrainer, split_text  # noqa: E402
+from charrnn.evaluate import score_stream  # noqa: E402
+from charrnn.runtime import setup_device  # noqa: E402
+from charrnn.text import Vocab  # noqa: E402
+
+
+def run(precision: str, args, data, vocab) -> dict:
+    cfg = TrainConfig(seq_len=100, batch_size=args.batch, seed=args.seed, precision=precision)
+    model_cfg = ModelConfig(input_size=len(vocab), output_size=len(vocab), embed=64,
+                            hidden_size=args.hidden, num_layers=args.layers)
+    with tempfile.TemporaryDirectory() as out:
+        trainer = TextTrainer(data, model_cfg, cfg, Path(out), torch.device("cpu"), precision)
+        losses, t0 = [], time.perf_counter()
+        for step in range(args.steps):
+            losses.append(trainer.train_step(*trainer.windows.window(step % len(trainer.windows))))
+        seconds = time.perf_counter() - t0
+    curve = torch.stack(losses).float().view(-1, args.block).mean(1).tolist()
+    val = score_stream(trainer.model, data.val_ids[:100_000], streams=1).loss
+    return {"chars_per_s": round(args.steps * args.batch * 100 / seconds, 1),
+            "curve": [round(v, 4) for v in curve], "val_loss": round(val, 4)}
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"))
+    p.add_argument("--hidden", type=int, default=512)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--steps", type=int, default=150)
+    p.add_argument("--block", type=int, default=25, help="steps per point of the loss curve")
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--threads", type=int, default=0)
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    setup_device(torch.device("cpu"))
+    text = Path(args.data).read_text(encoding="utf-8")
+    vocab = Vocab.from_text(text)
+    data = split_text(vocab.encode(text), vocab, "bench", TrainConfig(seq_len=100))
+    fp32, bf16 = run("fp32", args, data, vocab), run("bf16", args, data, vocab)
+    gap = max(abs(a - b) for a, b in zip(fp32["curve"], bf16["curve"]))
+    print(json.dumps({"hidden": args.hidden, "layers": args.layers, "batch": args.batch,
+                      "steps": args.steps, "threads": torch.get_num_threads(),
+                      "fp32": fp32, "bf16": bf16,
+                      "speedup": round(bf16["chars_per_s"] / fp32["chars_per_s"], 3),
+                      "largest_curve_gap": round(gap, 4)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
