@@ -44,11 +44,13 @@ class Checkpoint:
         return {k[n:]: v for k, v in self.tensors.items() if k.startswith(prefix + ".")}
 
 
-def resolve(path: str | Path) -> Path:
-    """A checkpoint file, or a folder holding `best.safetensors` (else `last.safetensors`)."""
+def resolve(path: str | Path, prefer: str = "best") -> Path:
+    """A checkpoint file, or a folder holding `best.safetensors` and `last.safetensors`;
+    `prefer` says which a folder gives first (resuming wants `last`)."""
     p = Path(path)
     if p.is_dir():
-        for name in ("best.safetensors", "last.safetensors"):
+        order = ("best", "last") if prefer == "best" else ("last", "best")
+        for name in (f"{order[0]}.safetensors", f"{order[1]}.safetensors"):
             if (p / name).is_file():
                 return p / name
         raise CharrnnError(f"checkpoint folder {p}: holds no best.safetensors or last.safetensors")
@@ -99,16 +101,29 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def load(path: str | Path, kind: str | None = None) -> Checkpoint:
-    """Read and validate a checkpoint; CharrnnError (exit 2) for anything that is not ours."""
-    p = resolve(path)
+def load(path: str | Path, kind: str | None = None, prefer: str = "best") -> Checkpoint:
+    """Read and validate a checkpoint; CharrnnError (exit 2) for anything that is not ours.
+
+    Only the 8-byte size and the bounded JSON header are read before the metadata is valid;
+    the tensors come after.
+    """
+    p = resolve(path, prefer)
     name = f"checkpoint {p}"
+    if not p.is_file():
+        raise CharrnnError(f"{name}: not a regular file")
     try:
-        data = p.read_bytes()
+        with open(p, "rb") as f:
+            head = f.read(8)
+            size = len(head) == 8 and struct.unpack("<Q", head)[0]
+            total = os.fstat(f.fileno()).st_size
+            if not size or size > MAX_HEADER_BYTES or size > total - 8:
+                return _refuse_header(name, size, total)
+            header_bytes = f.read(size)
+            header = _read_header(head + header_bytes, total, name)
+            meta = _read_meta(header, name)
+            data = head + header_bytes + f.read()
     except OSError as e:
         raise CharrnnError(f"{name}: cannot be read ({e.strerror})") from None
-    header = _read_header(data, name)
-    meta = _read_meta(header, name)
     if kind is not None and meta["kind"] != kind:
         raise CharrnnError(f"{name}: is a {meta['kind']} model, but this command needs a {kind} "
                            f"model")
@@ -119,20 +134,25 @@ def load(path: str | Path, kind: str | None = None) -> Checkpoint:
     return Checkpoint(p, meta, tensors)
 
 
-def _read_header(data: bytes, name: str) -> dict:
-    if len(data) < 8:
+def _refuse_header(name: str, size, total: int):
+    if total < 8:
         raise CharrnnError(f"{name}: empty or truncated; not a charrnn checkpoint")
-    (size,) = struct.unpack("<Q", data[:8])
-    if size > MAX_HEADER_BYTES or size > len(data) - 8 or size < 2:
-        raise CharrnnError(f"{name}: not a safetensors file (header of {size} bytes in a file of "
-                           f"{len(data)}); truncated, or a different format")
+    raise CharrnnError(f"{name}: not a safetensors file (header of {size} bytes in a file of "
+                       f"{total}); truncated, or a different format")
+
+
+def _read_header(data: bytes, total: int, name: str) -> dict:
+    """`data` is the size field and the header; `total` the file's length."""
+    size = len(data) - 8
+    if size < 2:
+        _refuse_header(name, size, total)
     try:
         header = json.loads(data[8:8 + size].decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise CharrnnError(f"{name}: malformed safetensors header; not a charrnn checkpoint") from None
     if not isinstance(header, dict):
         raise CharrnnError(f"{name}: malformed safetensors header; not a charrnn checkpoint")
-    body = len(data) - 8 - size
+    body = total - 8 - size
     for key, info in header.items():
         if key == "__metadata__":
             continue
@@ -181,15 +201,52 @@ def _read_meta(header: dict, name: str) -> dict:
         if not isinstance(meta.get(key), typ):
             raise CharrnnError(f"{name}: metadata lacks a valid {key!r} section")
     _check_shapes(header, meta, name)
+    if meta["kind"] == "text":
+        try:
+            _check_text_meta(header, meta)
+        except (TypeError, ValueError, KeyError) as e:
+            raise CharrnnError(f"{name}: invalid metadata ({e}); not a checkpoint charrnn wrote") from None
     return meta
+
+
+def _check_text_meta(header: dict, meta: dict) -> None:
+    """Everything sample, eval and --resume will read, checked before any of it is used."""
+    from charrnn.config import ModelConfig, TrainConfig, check_types
+
+    check_types(TrainConfig, meta["train"])
+    vocab = meta.get("vocab")
+    if not isinstance(vocab, str) or not vocab or vocab != "".join(sorted(set(vocab))):
+        raise ValueError("the vocabulary is not a sorted string of distinct characters")
+    for key in ("epoch", "step", "window", "epoch_steps"):
+        if not isinstance(meta.get(key, 0), int) or isinstance(meta.get(key, 0), bool) or meta.get(key, 0) < 0:
+            raise ValueError(f"{key} is not a count")
+    for key in ("epoch_loss_sum", "best_loss"):
+        if not isinstance(meta.get(key) or 0.0, (int, float)):
+            raise ValueError(f"{key} is not a number")
+    if not isinstance(meta.get("history", []), list):
+        raise ValueError("history is not a list")
+    optim = meta.get("optimizer")
+    if optim is not None:
+        groups = optim.get("param_groups") if isinstance(optim, dict) else None
+        if not (isinstance(groups, list) and all(isinstance(g, dict) and isinstance(g.get("params"), list)
+                                                for g in groups)):
+            raise ValueError("optimizer state is malformed")
+    if "rng.torch" in header and header["rng.torch"]["dtype"] != "U8":
+        raise ValueError("the RNG state is not bytes")
+    cfg = ModelConfig(**{k: v for k, v in meta["model"].items() if k in ModelConfig.__dataclass_fields__})
+    for key, info in header.items():
+        if key.startswith("carry.") and (len(info["shape"]) != 3 or info["shape"][0] != cfg.num_layers
+                                         or info["shape"][2] != cfg.hidden_size):
+            raise ValueError(f"{key} does not fit the model")
 
 
 def _check_shapes(header: dict, meta: dict, name: str) -> None:
     """The model the metadata describes must have exactly the tensors the file holds."""
-    from charrnn.config import ModelConfig, from_dict
+    from charrnn.config import ModelConfig, check_types, from_dict
     from charrnn.model import RecurrentNet
 
     try:
+        check_types(ModelConfig, meta["model"])
         cfg = from_dict(ModelConfig, meta["model"])
         if meta["kind"] == "text" and len(meta.get("vocab", "")) != cfg.input_size:
             raise ValueError("vocabulary length differs from the model's input size")

@@ -33,7 +33,7 @@ class TrainConfig:
     """How a text model is trained; stored so `--resume` carries on the same run."""
 
     seq_len: int = 100
-    batch_size: int = 50
+    batch_size: int | None = 50  # None with --sliding: all windows in one batch
     sliding: bool = False
     lr: float = 2e-3
     lr_decay: float = 1.0  # multiplied into the learning rate after every epoch
@@ -56,3 +56,22 @@ def from_dict(cls, data: dict):
     """Build `cls` from a stored dict, ignoring keys a newer writer added."""
     names = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in data.items() if k in names})
+
+
+_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+
+
+def check_types(cls, data: dict) -> None:
+    """ValueError unless every stored field has its declared type (a checkpoint is untrusted)."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{cls.__name__} is not a mapping")
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value, allowed = data[f.name], str(f.type).replace(" ", "").split("|")
+        if value is None and "None" in allowed:
+            continue
+        ok = any(isinstance(value, _TYPES[t]) and (t == "bool" or not isinstance(value, bool))
+                 for t in allowed if t in _TYPES)
+        if not ok or (isinstance(value, float) and value != value):
+            raise ValueError(f"{cls.__name__}.{f.name} = {value!r} is not {f.type}")

@@ -146,7 +146,8 @@ class TextTrainer:
         elif (self.state.window and self.windows.carries_state and not self.world.distributed
               and ckpt.meta.get("world_size", 1) == 1):
             carry = [t.to(self.device) for _, t in sorted(ckpt.group("carry").items())]
-            self.carry = state_from_tensors(self.model_cfg.cell, carry)
+            if all(t.shape[1] == self.windows.batch_size for t in carry):
+                self.carry = state_from_tensors(self.model_cfg.cell, carry)
         rng = ckpt.tensors.get("rng.torch")
         if rng is not None:
             torch.set_rng_state(rng)
@@ -239,6 +240,7 @@ class TextTrainer:
         loss_sum = torch.zeros((), dtype=torch.float64, device=self.device)  # since last report
         since, t_report, t_save, chars = 0, time.monotonic(), time.monotonic(), 0
         limit = self._limit_reached()
+        step_at_start = s.step
         while s.window < len(self.windows) and limit is None:
             x, y = self.windows.window(s.window, s.epoch)
             loss = self.train_step(x, y)
@@ -270,6 +272,8 @@ class TextTrainer:
         if complete:
             s.epoch += 1
             s.window = 0
+        if s.step == step_at_start:
+            return limit  # a limit reached before any step: nothing new to score or save
         self._end_of_epoch(complete)
         if complete and cfg.lr_decay != 1.0:
             for group in self.optimizer.param_groups:
@@ -334,7 +338,7 @@ class TextTrainer:
         if is_best:
             s.best_loss = score
         s.history.append({"epoch": s.epoch, "step": s.step, "train_loss": train_loss,
-                          "val_loss": val_loss})
+                          "val_loss": val_loss, "complete": complete})
         self._save(("last", "best") if is_best else ("last",), "last")
         elapsed = max(self._elapsed(), 1e-9)
         self.emit(EpochEnd(epoch=s.epoch, step=s.step, train_loss=train_loss, val_loss=val_loss,

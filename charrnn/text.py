@@ -207,12 +207,16 @@ class SlidingWindows:
         if self.batch_size >= self.count:
             starts = np.arange(self.count)
         else:
-            g = torch.Generator().manual_seed(self.seed + epoch)
-            order = torch.randperm(self.count, generator=g).numpy()
-            starts = order[index * self.batch_size:(index + 1) * self.batch_size]
+            starts = self._order(epoch)[index * self.batch_size:(index + 1) * self.batch_size]
         idx = starts[:, None] + np.arange(self.seq_len + 1)[None, :]  # (B, T+1)
         chunk = self.ids[idx]
         return _long(chunk[:, :-1]), _long(chunk[:, 1:])
+
+    def _order(self, epoch: int) -> np.ndarray:
+        if getattr(self, "_order_epoch", None) != epoch:  # one permutation per epoch, not per step
+            g = torch.Generator().manual_seed(self.seed + epoch)
+            self._order_cache, self._order_epoch = torch.randperm(self.count, generator=g).numpy(), epoch
+        return self._order_cache
 
     @property
     def chars_per_epoch(self) -> int:

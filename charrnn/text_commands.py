@@ -39,7 +39,10 @@ def resolve_configs(options: dict, n_chars: int, vocab_size: int,
         given["time_budget"] = parse_duration(given["time_budget"])
     if resumed is not None:
         model_cfg = from_dict(ModelConfig, resumed["model"])
-        train_cfg = from_dict(TrainConfig, resumed["train"])
+        _refuse_new_shape(given, model_cfg)
+        # limits belong to one invocation: a resumed run is not stopped by the old ones
+        train_cfg = replace(from_dict(TrainConfig, resumed["train"]), max_steps=None,
+                            time_budget=None)
         train_fields = {k: v for k, v in given.items() if hasattr(train_cfg, k)}
         return model_cfg, replace(train_cfg, **train_fields)
 
@@ -60,6 +63,19 @@ def resolve_configs(options: dict, n_chars: int, vocab_size: int,
     train_fields.update(seq_len=seq_len, batch_size=batch_size, val_frac=val_frac,
                         sliding=sliding)
     return model_cfg, TrainConfig(**train_fields)
+
+
+MODEL_OPTIONS = {"cell": "cell", "hidden": "hidden_size", "layers": "num_layers", "embed": "embed",
+                 "dropout": "dropout"}
+
+
+def _refuse_new_shape(given: dict, model_cfg: ModelConfig) -> None:
+    """On resume the model's shape comes from the checkpoint; a different one is an error."""
+    for option, field in MODEL_OPTIONS.items():
+        if option in given and given[option] != getattr(model_cfg, field):
+            raise CharrnnError(f"--{option} {given[option]}: the resumed model has "
+                               f"{getattr(model_cfg, field)}; its shape comes from the checkpoint "
+                               f"(drop --{option}, or train a new model)")
 
 
 def check_writable(folder: Path) -> None:
@@ -84,7 +100,7 @@ def train(corpus: str, out: Path | None, options: dict, device_name: str, resume
     from charrnn.runtime import resolve_device, resolve_precision, setup_device
     from charrnn.text import Vocab, corpus_name
 
-    resumed = checkpoint.load(resume, kind="text") if resume is not None else None
+    resumed = checkpoint.load(resume, kind="text", prefer="last") if resume is not None else None
     loaded = load_corpus(corpus, Vocab(resumed.meta["vocab"]) if resumed else None)
     for note in loaded.notes:
         if not quiet:
@@ -96,7 +112,7 @@ def train(corpus: str, out: Path | None, options: dict, device_name: str, resume
     world, device = init_world(resolve_device(device_name))
     if world.distributed and train_cfg.sliding:
         raise CharrnnError("--sliding trains in one process; run it without torchrun")
-    precision = resolve_precision(train_cfg.precision, device)
+    precision = resolve_precision(train_cfg.precision, device, model_cfg.hidden_size)
     setup_device(device)
     if out is None:
         out = resumed.path.parent if resumed is not None else Path("checkpoints") / name
@@ -196,7 +212,7 @@ def evaluate(ckpt: checkpoint.Checkpoint, data: str, json_out: bool, device_name
         if len(ids) < 2:
             raise CharrnnError(f"data {data}: fewer than two characters the model knows; "
                                f"nothing to score")
-        precision = resolve_precision(train_cfg.precision, device)
+        precision = resolve_precision(train_cfg.precision, device, training=False)
         scores = score_stream(model, ids, autocast=autocast_factory(precision, device))
     scores.unknown_chars = unknown_count
     if unknown_count:

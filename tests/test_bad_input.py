@@ -44,16 +44,21 @@ def _text(path: Path, text: str) -> Path:
     return path
 
 
-def _newer(ckpt: Path, tmp: Path) -> Path:
+def _crafted(ckpt: Path, tmp: Path, change) -> Path:
+    """A copy of a real checkpoint whose header JSON `change(header, meta)` rewrote."""
     raw = (ckpt / "best.safetensors").read_bytes()
     n = struct.unpack("<Q", raw[:8])[0]
     header = json.loads(raw[8:8 + n])
     meta = json.loads(header["__metadata__"]["charrnn"])
-    meta["version"] = 999
+    change(header, meta)
     header["__metadata__"]["charrnn"] = json.dumps(meta)
     body = json.dumps(header).encode()
     body += b" " * (-len(body) % 8)
-    return _bytes(tmp / "newer.safetensors", struct.pack("<Q", len(body)) + body + raw[8 + n:])
+    return _bytes(tmp / "crafted.safetensors", struct.pack("<Q", len(body)) + body + raw[8 + n:])
+
+
+def _newer(ckpt: Path, tmp: Path) -> Path:
+    return _crafted(ckpt, tmp, lambda header, meta: meta.update(version=999))
 
 
 def _zip(tmp: Path) -> Path:
@@ -117,6 +122,23 @@ CASES = [
     ("sample huge header", lambda t, c: (["sample", "--ckpt", _bytes(t / "h.safetensors", struct.pack("<Q", 1 << 50) + b"{}")], None, "header")),
     ("sample safetensors without metadata", lambda t, c: (["sample", "--ckpt", _bytes(t / "x.safetensors", st_save({"w": torch.ones(2)}))], None, "metadata")),
     ("sample newer format", lambda t, c: (["sample", "--ckpt", _newer(c, t)], None, "newer")),
+    ("sample vocabulary as a list", lambda t, c: (["sample", "--ckpt", _crafted(c, t, lambda h, m: m.update(vocab=list(m["vocab"])))], None, "vocabulary")),
+    ("sample unsorted vocabulary", lambda t, c: (["sample", "--ckpt", _crafted(c, t, lambda h, m: m.update(vocab=m["vocab"][::-1]))], None, "vocabulary")),
+    ("sample seq_len as text", lambda t, c: (["sample", "--ckpt", _crafted(c, t, lambda h, m: m["train"].update(seq_len="ten"))], None, "seq_len")),
+    ("sample hidden size as text", lambda t, c: (["sample", "--ckpt", _crafted(c, t, lambda h, m: m["model"].update(hidden_size="5"))], None, "hidden_size")),
+    ("resume epoch as text", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(epoch="x"))], None, "epoch")),
+    ("resume malformed optimizer", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(optimizer={"param_groups": 5}))], None, "optimizer")),
+    ("resume RNG state as floats", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: h["rng.torch"].update(dtype="F32"))], None, "RNG")),
+    ("resume with another shape", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", c, "--hidden", "99"], None, "--hidden 99")),
+    ("sample from a device file", lambda t, c: (["sample", "--ckpt", "/dev/zero"], None, "regular file")),
+    ("nan learning rate", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--lr", "nan"], None, "--lr")),
+    ("infinite learning rate", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--lr", "inf"], None, "--lr")),
+    ("nan val-frac", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--val-frac", "nan"], None, "--val-frac")),
+    ("nan dropout", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--dropout", "nan"], None, "--dropout")),
+    ("nan temperature", lambda t, c: (["sample", "--ckpt", c, "-t", "nan"], None, "--temperature")),
+    ("nan top-p", lambda t, c: (["sample", "--ckpt", c, "--top-p", "nan"], None, "--top-p")),
+    ("seed out of range", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--seed", "99999999999999999999"], None, "--seed")),
+    ("negative seed", lambda t, c: (["sample", "--ckpt", c, "--seed", "-1"], None, "--seed")),
     # eval
     ("eval missing data", lambda t, c: (["eval", "--ckpt", c, t / "none.txt"], None, "no such file")),
     ("eval data is a folder", lambda t, c: (["eval", "--ckpt", c, t], None, "folder")),

@@ -3,6 +3,7 @@ import math
 
 import pytest
 
+from charrnn import checkpoint
 from conftest import CORPORA, HIHELLO_ARGS, SHARED_DATA, run_cli
 
 
@@ -21,7 +22,6 @@ def assert_clean_error(result, *needles):
 
 
 def test_hihello_is_learned_as_in_the_lecture(hihello_ckpt):
-    ckpt = json.loads  # noqa: F841
     result = run_cli(["sample", "--ckpt", hihello_ckpt, "--prime", "h", "--argmax", "-n", "6"])
     assert result.exit_code == 0 and result.stdout == "hihello" and result.stderr == ""
 
@@ -119,6 +119,28 @@ def test_corpus_errors_name_the_problem(tmp_path):
                                 "--out", tmp_path / "o"]), "shorter than one window")
     assert_clean_error(run_cli(["train-text", "-", "--out", tmp_path / "o"], input=""), "stdin")
     assert not (tmp_path / "o").exists()
+
+
+def test_resume_from_a_folder_takes_last_and_limits_do_not_stick(tmp_path):
+    run_cli(["train-text", CORPORA / "ship.txt", "--seq-len", "10", "--hidden", "16",
+             "--embed", "8", "--batch-size", "4", "--val-frac", "0.3", "--epochs", "2",
+             "--max-steps", "5", "--out", tmp_path, "--quiet"])
+    assert checkpoint.load(tmp_path / "last.safetensors").meta["step"] == 5
+    result = run_cli(["train-text", CORPORA / "ship.txt", "--resume", tmp_path, "--epochs", "3",
+                      "--json"])
+    records = json_lines(result.stdout)
+    assert result.exit_code == 0 and records[-1]["stop_reason"] == "epochs"
+    assert records[0]["step"] > 5  # it went on from step 5 (the folder's last, not its best)
+
+
+def test_sample_into_a_closed_pipe_ends_quietly(hihello_ckpt):
+    import subprocess
+    import sys
+
+    cmd = (f"{sys.executable} -m charrnn sample --ckpt {hihello_ckpt} -n 200000 | head -c 10; "
+           f"exit ${{PIPESTATUS[0]}}")
+    done = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stderr == "" and len(done.stdout) == 10
 
 
 def test_resume_continues_to_the_total(tmp_path):
