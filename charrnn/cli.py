@@ -210,6 +210,11 @@ def evaluate(
     if loaded.kind == "text":
         from charrnn import text_commands
 
+        given = [name for name, value in (("--all", all_rows), ("--season", season),
+                                         ("--plot", plot)) if value]
+        if given:
+            raise CharrnnError(f"{', '.join(given)}: for series models; {ckpt} is a text model")
+
         text_commands.evaluate(loaded, data, json_out, device.value)
     else:
         from charrnn import series_commands

@@ -54,6 +54,7 @@ def register(app) -> None:
         layers: int = typer.Option(1, "--layers", min=1, help="Stacked layers."),
         lr: float = typer.Option(0.01, "--lr", **POSITIVE, help="Adam learning rate."),
         epochs: int = typer.Option(500, "--epochs", min=1, help="Full-batch steps (one per epoch)."),
+        save_every: float = typer.Option(60.0, "--save-every", **POSITIVE, help="Seconds between checkpoints during a long run."),
         seed: int = typer.Option(1234, "--seed", min=0, max=SEED_MAX, help="Random seed; a CPU run repeats bit for bit."),
         device: Device = typer.Option(Device.auto, "--device", help="Where to train."),
         out: Optional[Path] = typer.Option(None, "--out", "-o", help="Checkpoint folder [default: checkpoints/<csv name>]."),
@@ -68,7 +69,7 @@ def register(app) -> None:
 
         cfg = SeriesConfig(window=window, horizon=horizon, test_frac=test_frac, val_frac=val_frac,
                            scale_fit=scale_fit.value, target_mode=target_mode.value,
-                           loss=loss.value, lr=lr, epochs=epochs, seed=seed, target=target or "",
+                           loss=loss.value, lr=lr, epochs=epochs, seed=seed, save_every=save_every, target=target or "",
                            features=split_names(features), newest_first=newest_first, fill=fill)
         train(csv, cfg, cell.value, hidden, layers, device.value, out, json_out, quiet)
 
@@ -118,7 +119,8 @@ def train(csv: str, cfg, cell: str, hidden: int, layers: int, device_name: str,
     model_cfg = model_config(cell, hidden, layers, len(series.features), cfg.horizon)
     device = resolve_device(device_name)
     setup_device(device)
-    out = out if out is not None else Path("checkpoints") / corpus_name(csv)
+    out = out if out is not None else Path("checkpoints") / (
+        "stdin-series" if csv == "-" else corpus_name(csv))
     check_writable(out)
     views = series_views(json_out, quiet)
     try:
@@ -176,12 +178,19 @@ def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
 
     if plot is not None:
         require_matplotlib()
+        if plot.suffix.lower() != ".png":
+            raise CharrnnError(f"--plot {plot}: give a .png file name")
+        if not plot.parent.resolve().is_dir():
+            raise CharrnnError(f"--plot {plot}: the folder {plot.parent} does not exist")
     model, cfg, scaler, coder = load_forecaster(ckpt, device_name)
     series = read_like_training(data, cfg)
     part = rebuild(series, cfg.window, cfg.horizon, cfg.test_frac, scaler, coder).part(
         "all" if all_rows else "test")
     pred = predict(model, part, coder)  # (N, H) real units
     result = series_metrics(series, part, pred, coder, season)
+    if plot is not None:  # before any output, so a failure leaves stdout empty
+        write_plot(plot, series, part, pred, result)
+        note(f"wrote {plot}")
     if json_out:
         print(json.dumps(result))
     else:
@@ -191,9 +200,6 @@ def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
             from charrnn.series_view import text_plot
 
             print(text_plot(part.y[:, 0].tolist(), pred[:, 0].tolist()))
-    if plot is not None:
-        write_plot(plot, series, part, pred, result)
-        note(f"wrote {plot}")
 
 
 def series_metrics(series, part, pred, coder, season: int | None) -> dict:

@@ -2,7 +2,7 @@
 
 Knows nothing of typer or rich. One epoch is one optimizer step over every training window
 (the lecture's protocol), so an epoch takes milliseconds: checkpoints are kept in memory and
-written at the end, on interrupt, and every `SAVE_SECONDS` of a long run.
+written at the end, on interrupt, and every `--save-every` seconds of a long run.
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from charrnn.runtime import StopSignals
 from charrnn.series import Prepared, Windows
 
 Listener = Callable[[object], None]
-SAVE_SECONDS = 60.0
 CURVE_POINTS = 60  # test windows previewed each epoch (sparkline)
 SHOWN_POINTS = 4  # of which shown as numbers
 
@@ -45,6 +44,7 @@ class SeriesConfig:
     lr: float = 0.01
     epochs: int = 500
     seed: int = 1234
+    save_every: float = 60.0
     target: str = ""
     features: list = field(default_factory=list)
     newest_first: bool = False
@@ -209,7 +209,7 @@ class SeriesTrainer:
                 self._epoch()
                 if signals.received is not None:
                     self._interrupt(signals.received)
-                if time.monotonic() - t_save >= SAVE_SECONDS and self.epoch < cfg.epochs:
+                if time.monotonic() - t_save >= cfg.save_every and self.epoch < cfg.epochs:
                     self._save()
                     t_save = time.monotonic()
         best, last = self._save()

@@ -79,16 +79,18 @@ def _refuse_new_shape(given: dict, model_cfg: ModelConfig) -> None:
 
 
 def check_writable(folder: Path) -> None:
-    """Fail before training, not after an hour, when checkpoints cannot be written."""
-    import tempfile
+    """Fail before training, not after an hour, when checkpoints cannot be written there.
 
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-test-"):
-            pass
-    except OSError as e:
-        raise CharrnnError(f"--out {folder}: cannot write checkpoints there ({e.strerror}); "
-                           f"choose another folder") from None
+    Creates nothing: the folder appears with the first checkpoint.
+    """
+    import os
+
+    probe = folder.resolve()
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise CharrnnError(f"--out {folder}: cannot write checkpoints there ({probe} is not a "
+                           f"writable folder); choose another folder")
 
 
 def train(corpus: str, out: Path | None, options: dict, device_name: str, resume: Path | None,
@@ -192,9 +194,9 @@ def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
 def evaluate(ckpt: checkpoint.Checkpoint, data: str, json_out: bool, device_name: str) -> None:
     from charrnn.evaluate import score_sliding, score_stream
     from charrnn.runtime import autocast_factory, resolve_precision
-    from charrnn.text import decode_utf8, read_bytes
+    from charrnn.text import corpus_name, decode_utf8, read_bytes
 
-    if Path(data).suffix.lower() in (".csv", ".tsv"):
+    if Path(data).suffix.lower() in (".csv", ".tsv") and corpus_name(data) != ckpt.meta.get("corpus"):
         raise CharrnnError(f"{ckpt.path} is a text model, but {data} looks like a series; score "
                            f"a CSV with a model from `charrnn train-series`")
     model, vocab = load_model(ckpt, device_name)

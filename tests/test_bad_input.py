@@ -147,6 +147,7 @@ CASES = [
     ("eval data with nothing known", lambda t, c: (["eval", "--ckpt", c, _text(t / "k.txt", "xyz")], None, "fewer than two")),
     ("eval empty stdin", lambda t, c: (["eval", "--ckpt", c, "-"], "", "stdin")),
     ("eval checkpoint missing", lambda t, c: (["eval", "--ckpt", t / "gone", _text(t / "d.txt", "hi")], None, "no such")),
+    ("eval text model with series options", lambda t, c: (["eval", "--ckpt", c, CORPORA / "hihello.txt", "--season", "7"], None, "--season")),
     ("eval text model on a CSV", lambda t, c: (["eval", "--ckpt", c, _csv(t, GOOD_CSV)], None, "text model")),
     # series (the builder gets the text checkpoint; series cases use SERIES below)
     ("forecast with a text model", lambda t, c: (["forecast", "--ckpt", c, _csv(t, GOOD_CSV)], None, "text model")),
@@ -171,6 +172,8 @@ SERIES_CASES = [
     ("train-text resume from a series model", lambda t, s: (["train-text", CORPORA / "ship.txt", "--resume", s], None, "series model")),
     ("eval series model on text", lambda t, s: (["eval", "--ckpt", s, CORPORA / "ship.txt"], None, "ship.txt")),
     ("eval series model on CSV without its columns", lambda t, s: (["eval", "--ckpt", s, _csv(t, "x,y\n" + "\n".join(f"{i},{i}" for i in range(40)))], None, "close")),
+    ("eval plot not a png", lambda t, s: (["eval", "--ckpt", s, _csv(t, GOOD_CSV), "--plot", t / "p.jpg"], None, ".png")),
+    ("eval plot into a missing folder", lambda t, s: (["eval", "--ckpt", s, _csv(t, GOOD_CSV), "--plot", t / "no" / "p.png"], None, "does not exist")),
     ("forecast zero steps", lambda t, s: (["forecast", "--ckpt", s, _csv(t, GOOD_CSV), "--steps", "0"], None, "--steps")),
 ]
 
