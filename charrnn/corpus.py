@@ -107,7 +107,7 @@ def _load_files(source: str, files: list[Path], vocab: Vocab | None) -> Corpus:
     readable, skipped = [], []
     for path in files:
         try:
-            for _ in _file_code_points([path], f"corpus file {path}"):
+            for _ in _file_code_points([path], f"corpus file {path}"):  # readable as UTF-8?
                 pass
             readable.append(path)
         except CharrnnError:
@@ -143,18 +143,20 @@ def _code_points(decoder, offset: int, block: bytes, final: bool, name: str) -> 
     return codes
 
 
-def _file_code_points(files: list[Path], name: str):
-    """Yields the code points of every file, block by block."""
+def _file_code_points(files: list[Path], name: str, digest=None):
+    """Yields (code points, raw block) of every file, block by block; feeds `digest` the bytes."""
     for path in files:
         decoder = codecs.getincrementaldecoder("utf-8")()
         size = path.stat().st_size
         for offset, block in _blocks(path):
+            if digest is not None:
+                digest.update(block)
             codes = _code_points(decoder, offset, block, offset + len(block) >= size, name)
             if codes.size and codes.min() == 0:
                 at = offset + int(np.argmin(codes))
                 raise CharrnnError(f"{name}: looks binary (NUL near byte offset {at}); give "
                                    f"UTF-8 text")
-            yield codes
+            yield codes, block
 
 
 def _blocks(path: Path):
@@ -176,18 +178,20 @@ def _content_hash(files: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def _scan(files: list[Path], name: str) -> tuple[str, int]:
+def _scan(files: list[Path], name: str, digest=None) -> tuple[str, int]:
     """First pass: UTF-8 check, the sorted vocabulary and the character count."""
-    seen = np.zeros(128, dtype=bool)
-    other: set[int] = set()
+    seen: set[int] = set()
     count = 0
-    for codes in _file_code_points(files, name):
-        low = codes if codes.dtype == np.uint8 else codes[codes < 128]
-        seen |= np.bincount(low, minlength=128)[:128] > 0
-        if codes.dtype != np.uint8:
-            other.update(np.unique(codes[codes >= 128]).tolist())
+    for codes, block in _file_code_points(files, name, digest):
+        if codes.dtype == np.uint8:  # ASCII: delete the bytes already seen, at C speed
+            rest = block.translate(None, bytes(c for c in seen if c < 128))
+            while rest:
+                seen.update(rest[:4096])
+                rest = rest.translate(None, bytes(c for c in seen if c < 128))
+        else:
+            seen.update(np.unique(codes).tolist())
         count += codes.size
-    return "".join(map(chr, sorted(set(np.flatnonzero(seen).tolist()) | other))), count
+    return "".join(map(chr, sorted(seen))), count
 
 
 def _encode(files: list[Path], vocab: Vocab | None, name: str, cache: bool) -> Corpus:
@@ -196,10 +200,13 @@ def _encode(files: list[Path], vocab: Vocab | None, name: str, cache: bool) -> C
                           digest_size=12).hexdigest()
     folder = cache_dir()
     meta_path, ids_path = folder / f"{key}.json", folder / f"{key}.ids"
-    content = _content_hash(files) if cache else ""
-    if cache and (hit := _cached(meta_path, ids_path, content)) is not None:
-        return hit
-    chars, count = _scan(files, name)
+    digest, content = hashlib.blake2b(digest_size=16), None
+    if cache and meta_path.exists():  # a candidate: hash first, reuse if it matches
+        content = _content_hash(files)
+        if (hit := _cached(meta_path, ids_path, content)) is not None:
+            return hit
+    chars, count = _scan(files, name, digest if content is None else None)
+    content = content or digest.hexdigest()
     if count == 0:
         raise CharrnnError(f"{name}: holds no text")
     if vocab is not None:
@@ -228,11 +235,14 @@ def _write_ids(files: list[Path], vocab: Vocab, name: str, ids_path: Path) -> No
     for i, code in enumerate(table.tolist()):
         if code < 128:
             ascii_ids[code] = i
+    byte_ids = (ascii_ids.tobytes() + bytes(128)) if vocab.dtype == np.uint8 else None
     tmp = ids_path.with_name(f".{ids_path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
-            for codes in _file_code_points(files, name):
-                if codes.dtype == np.uint8:
+            for codes, block in _file_code_points(files, name):
+                if codes.dtype == np.uint8 and byte_ids is not None:
+                    f.write(block.translate(byte_ids))  # ASCII bytes -> uint8 ids at C speed
+                elif codes.dtype == np.uint8:
                     f.write(ascii_ids[codes].tobytes())
                 else:
                     f.write(np.searchsorted(table, codes).astype(vocab.dtype).tobytes())
