@@ -16,6 +16,7 @@ import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
+from charrnn.atomic import atomic_writer
 from charrnn.errors import CharrnnError
 
 FORMAT = "charrnn"
@@ -65,17 +66,8 @@ def save(path: Path, tensors: dict[str, torch.Tensor], meta: dict) -> Path:
     flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     payload = st_save(flat, metadata={META_KEY: json.dumps(meta)})
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    _fsync_dir(path.parent)
+    with atomic_writer(path) as f:
+        f.write(payload)
     return path
 
 
@@ -86,19 +78,6 @@ def remove_stale_temps(folder: Path) -> None:
             tmp.unlink()
         except OSError:
             pass
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def load(path: str | Path, kind: str | None = None, prefer: str = "best") -> Checkpoint:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from charrnn.atomic import atomic_writer
 from charrnn.errors import CharrnnError
 from charrnn.text import BUILTIN_CORPORA, Vocab, read_text
 
@@ -236,22 +237,14 @@ def _write_ids(files: list[Path], vocab: Vocab, name: str, ids_path: Path) -> No
         if code < 128:
             ascii_ids[code] = i
     byte_ids = (ascii_ids.tobytes() + bytes(128)) if vocab.dtype == np.uint8 else None
-    tmp = ids_path.with_name(f".{ids_path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            for codes, block in _file_code_points(files, name):
-                if codes.dtype == np.uint8 and byte_ids is not None:
-                    f.write(block.translate(byte_ids))  # ASCII bytes -> uint8 ids at C speed
-                elif codes.dtype == np.uint8:
-                    f.write(ascii_ids[codes].tobytes())
-                else:
-                    f.write(np.searchsorted(table, codes).astype(vocab.dtype).tobytes())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, ids_path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_writer(ids_path) as f:
+        for codes, block in _file_code_points(files, name):
+            if codes.dtype == np.uint8 and byte_ids is not None:
+                f.write(block.translate(byte_ids))  # ASCII bytes -> uint8 ids at C speed
+            elif codes.dtype == np.uint8:
+                f.write(ascii_ids[codes].tobytes())
+            else:
+                f.write(np.searchsorted(table, codes).astype(vocab.dtype).tobytes())
 
 
 def _cached(meta_path: Path, ids_path: Path, content: str) -> Corpus | None:
