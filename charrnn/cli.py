@@ -102,6 +102,11 @@ class Device(str, Enum):
     mps = "mps"
 
 
+class Schedule(str, Enum):
+    constant = "constant"
+    cosine = "cosine"
+
+
 class Precision(str, Enum):
     auto = "auto"
     fp32 = "fp32"
@@ -146,9 +151,11 @@ def train_text(
     sliding: bool = typer.Option(False, "--sliding", help="Every offset a window from a zero state (the lecture's dataset)."),
     lr: Optional[float] = typer.Option(None, "--lr", **POSITIVE, help="Adam learning rate [default: 0.002]."),
     lr_decay: Optional[float] = typer.Option(None, "--lr-decay", **interval(0.0, 1.0, low_open=True), help="Learning-rate factor after each epoch [default: 1]."),
+    lr_schedule: Optional[Schedule] = typer.Option(None, "--lr-schedule", help="constant, or cosine to 10% of --lr at the end of the run [default: cosine with --time-budget, else constant]."),
+    warmup: Optional[int] = typer.Option(None, "--warmup", min=0, help="Steps of linear learning-rate warm-up [default: 100 with --time-budget, else 0]."),
     grad_clip: Optional[float] = typer.Option(None, "--grad-clip", **interval(0.0), help="Gradient-norm clip, 0 for none [default: 5]."),
     weight_decay: Optional[float] = typer.Option(None, "--weight-decay", **interval(0.0), help="Adam weight decay [default: 0]."),
-    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Total epochs (a resumed run trains up to it) [default: 20]."),
+    epochs: Optional[int] = typer.Option(None, "--epochs", min=1, help="Total epochs (a resumed run trains up to it) [default: 20; with --time-budget, as many as fit]."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", min=1, help="Stop after this many optimizer steps in all."),
     time_budget: Optional[str] = typer.Option(None, "--time-budget", help="Stop after this much training time: seconds, or 90s, 10m, 1h."),
     val_frac: Optional[float] = typer.Option(None, "--val-frac", **FRACTION, help="Held-out tail of the corpus [default: 0.1; 0 on tiny corpora]."),
@@ -165,7 +172,8 @@ def train_text(
 
     options = dict(cell=cell and cell.value, layers=layers, hidden=hidden, embed=embed,
                    dropout=dropout, seq_len=seq_len, batch_size=batch_size, sliding=sliding,
-                   lr=lr, lr_decay=lr_decay, grad_clip=grad_clip, weight_decay=weight_decay,
+                   lr=lr, lr_decay=lr_decay, lr_schedule=lr_schedule and lr_schedule.value,
+                   warmup_steps=warmup, grad_clip=grad_clip, weight_decay=weight_decay,
                    epochs=epochs, max_steps=max_steps, time_budget=time_budget, val_frac=val_frac,
                    seed=seed, precision=precision and precision.value, save_every=save_every)
     text_commands.train(corpus, out, options, device.value, resume, json_out, quiet)

@@ -37,6 +37,8 @@ class TrainConfig:
     sliding: bool = False
     lr: float = 2e-3
     lr_decay: float = 1.0  # multiplied into the learning rate after every epoch
+    lr_schedule: str = "constant"  # constant | cosine (to 10% at the end of the run)
+    warmup_steps: int = 0  # linear warm-up of the learning rate over the first steps
     grad_clip: float = 5.0
     weight_decay: float = 0.0
     epochs: int = 20

@@ -34,6 +34,11 @@ def format_duration(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def of_total(epochs: int) -> str:
+    """'/20', or nothing when a time budget, not a count, ends the run."""
+    return f"/{epochs}" if epochs < 1_000_000 else ""
+
+
 def loss_text(loss: float | None) -> str:
     return "-" if loss is None else f"{loss:.4f} ({loss / LN2:.3f} bpc)"
 
@@ -43,7 +48,7 @@ def epoch_line(e: EpochEnd, epochs: int) -> str:
     shown = f" | {visible(e.predictions[0][0])} -> {visible(e.predictions[0][1])}" if e.predictions else ""
     mark = " *" if e.is_best else ""
     shown_epoch = e.epoch if e.complete else f"{e.epochs_done:.2f}"
-    return (f"epoch {shown_epoch}/{epochs} step {e.step} train {loss_text(e.train_loss)}{val}"
+    return (f"epoch {shown_epoch}{of_total(epochs)} step {e.step} train {loss_text(e.train_loss)}{val}"
             f"{mark} {e.chars_per_sec:,.0f} chars/s{shown}")
 
 
@@ -94,7 +99,7 @@ class LiveView:
             bar = Table.grid(padding=(0, 1))
             bar.add_row(ProgressBar(total=1.0, completed=pr.fraction_done, width=30),
                         f"{100 * pr.fraction_done:5.1f}%",
-                        f"epoch {pr.epoch + 1}/{st.epochs} window {pr.window}/{pr.windows_per_epoch}",
+                        f"epoch {pr.epoch + 1}{of_total(st.epochs)} window {pr.window}/{pr.windows_per_epoch}",
                         f"step {pr.step}", f"{pr.chars_per_sec:,.0f} chars/s",
                         f"elapsed {format_duration(pr.elapsed)}", f"ETA {format_duration(eta)}")
             parts.append(bar)

@@ -34,6 +34,7 @@ PROGRESS_SECONDS = 0.5
 SHOWN_WINDOWS = 3
 SHOWN_WINDOW_MAX = 60
 SAMPLE_CHARS = 160
+MIN_LR_FRACTION = 0.1  # where the cosine schedule ends, as a fraction of --lr
 SAMPLE_SECONDS = 2.0  # a fresh free-running sample at most this often (tiny epochs are ms long)
 
 
@@ -136,8 +137,6 @@ class TextTrainer:
         optim = ckpt.meta.get("optimizer")
         if optim:
             self.optimizer.load_state_dict(_optimizer_from_tensors(ckpt.group("optim"), optim))
-            for group in self.optimizer.param_groups:  # an explicit --lr on resume wins
-                group["lr"] = self.cfg.lr * self.cfg.lr_decay ** int(ckpt.meta.get("epoch", 0))
         self.state = RunState.from_meta(ckpt.meta)
         same_windows = all(ckpt.meta["train"].get(k) == getattr(self.cfg, k)
                            for k in ("seq_len", "batch_size", "sliding"))
@@ -243,6 +242,7 @@ class TextTrainer:
         step_at_start = s.step
         while s.window < len(self.windows) and limit is None:
             x, y = self.windows.window(s.window, s.epoch)
+            self._set_lr()
             loss = self.train_step(x, y)
             if self.world.distributed:
                 loss = self._agree(loss)
@@ -275,15 +275,25 @@ class TextTrainer:
         if s.step == step_at_start:
             return limit  # a limit reached before any step: nothing new to score or save
         self._end_of_epoch(complete)
-        if complete and cfg.lr_decay != 1.0:
-            for group in self.optimizer.param_groups:
-                group["lr"] *= cfg.lr_decay
         if self._stop_signalled():
             self._interrupt()
         return limit
 
     def _stop_signalled(self) -> bool:
         return self.interrupted if self.world.distributed else self.signals.received is not None
+
+    def _set_lr(self) -> None:
+        """The learning rate for the next step, from the config alone (so a resume agrees):
+        per-epoch decay, linear warm-up, and a cosine to 10% at the end of the run."""
+        cfg, s = self.cfg, self.state
+        lr = cfg.lr * cfg.lr_decay ** s.epoch
+        if cfg.warmup_steps:
+            lr *= min(1.0, (s.step + 1) / cfg.warmup_steps)
+        if cfg.lr_schedule == "cosine":
+            cosine = 0.5 * (1 + math.cos(math.pi * self._fraction_done()))
+            lr *= MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * cosine
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """One optimizer step on a window (B, T); returns the detached loss, no host sync."""

@@ -17,7 +17,9 @@ from charrnn.errors import CharrnnError
 
 DEFAULT_BATCH = 50
 DEFAULT_SEQ = 100
-TINY_CORPUS = 1000  # below this many characters, no validation tail unless asked
+TINY_CORPUS = 1000
+BUDGET_WARMUP_STEPS = 100
+UNLIMITED_EPOCHS = 1_000_000  # with --time-budget and no --epochs: train until the budget ends  # below this many characters, no validation tail unless asked
 
 
 def parse_duration(value: str | None) -> float | None:
@@ -62,6 +64,10 @@ def resolve_configs(options: dict, n_chars: int, vocab_size: int,
     train_fields = {k: v for k, v in given.items() if k in TrainConfig.__dataclass_fields__}
     train_fields.update(seq_len=seq_len, batch_size=batch_size, val_frac=val_frac,
                         sliding=sliding)
+    if "time_budget" in given:  # the budget is the horizon: warm up, decay to its end
+        train_fields.setdefault("lr_schedule", "cosine")
+        train_fields.setdefault("warmup_steps", BUDGET_WARMUP_STEPS)
+        train_fields.setdefault("epochs", UNLIMITED_EPOCHS)
     return model_cfg, TrainConfig(**train_fields)
 
 
