@@ -340,7 +340,7 @@ class TextTrainer:
         return min(1.0, max(parts))
 
     def _end_of_epoch(self, complete: bool) -> None:
-        s, data = self.state, self.data
+        s = self.state
         train_loss = s.epoch_loss_sum / max(s.epoch_steps, 1)
         val_loss = self._validate()
         score = val_loss if val_loss is not None else train_loss

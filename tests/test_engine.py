@@ -1,7 +1,6 @@
 import math
 import signal
 
-import numpy as np
 import pytest
 import torch
 
@@ -9,7 +8,7 @@ from charrnn import checkpoint
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.engine import TextTrainer, split_text
 from charrnn.errors import CharrnnError, Interrupted, TrainingFailed
-from charrnn.events import EpochEnd, Progress
+from charrnn.events import EpochEnd, Progress, TrainEnd
 from charrnn.text import Vocab
 
 from conftest import CORPORA
@@ -89,7 +88,8 @@ def test_time_budget_and_step_limit_end_the_run(tmp_path):
     events = []
     end = make_trainer(tmp_path, listeners=[events.append], epochs=1000, time_budget=1.0).run()
     assert end.stop_reason == "time_budget"
-    assert isinstance(events[-2], EpochEnd) or any(isinstance(e, EpochEnd) for e in events)
+    assert isinstance(events[-1], TrainEnd) and isinstance(events[-2], EpochEnd)
+    assert events[-2].step == checkpoint.load(tmp_path / "last.safetensors").meta["step"]
     end = make_trainer(tmp_path / "s", epochs=1000, max_steps=5).run()
     assert end.stop_reason == "max_steps"
     assert checkpoint.load(tmp_path / "s" / "last.safetensors").meta["step"] == 5
