@@ -169,17 +169,23 @@ class JsonLines:
         stream.flush()
 
 
-def training_views(json_out: bool, quiet: bool, console: Console | None = None) -> list:
-    """The listeners for a run: JSON on stdout if asked, and a view on stderr unless quiet."""
-    views = [JsonLines()] if json_out else []
+def build_views(json_out: bool, quiet: bool, json_view, live_view, plain_view,
+                console: Console | None = None) -> list:
+    """JSON on stdout if asked, and a view on stderr unless quiet: live on a terminal, plain
+    lines otherwise. Shared by text and series training."""
+    views = [json_view()] if json_out else []
     if not quiet:
         console = console or Console(stderr=True)
-        views.append(LiveView(console) if console.is_terminal else PlainLines())
+        views.append(live_view(console) if console.is_terminal else plain_view())
     return views
+
+
+def training_views(json_out: bool, quiet: bool, console: Console | None = None) -> list:
+    return build_views(json_out, quiet, JsonLines, LiveView, PlainLines, console)
 
 
 def close_views(views) -> None:
     for view in views:
-        if isinstance(view, LiveView):
-            view.close()
-
+        close = getattr(view, "close", None)
+        if close is not None:
+            close()

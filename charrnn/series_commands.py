@@ -103,7 +103,8 @@ def train(csv: str, cfg, cell: str, hidden: int, layers: int, device_name: str,
     from charrnn.runtime import resolve_device, setup_device
     from charrnn.series import load_series, prepare
     from charrnn.series_engine import SeriesTrainer, cpu_threads, model_config
-    from charrnn.series_view import close_views, series_views
+    from charrnn.display import close_views
+    from charrnn.series_view import series_views
     from charrnn.text import corpus_name
     from charrnn.text_commands import check_writable
 

@@ -16,7 +16,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from charrnn.display import format_duration
+from charrnn.display import build_views, format_duration
 from charrnn.series_engine import SeriesEnd, SeriesEpoch, SeriesStart
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -184,17 +184,7 @@ class SeriesJsonLines:
 
 
 def series_views(json_out: bool, quiet: bool, console: Console | None = None) -> list:
-    views = [SeriesJsonLines()] if json_out else []
-    if not quiet:
-        console = console or Console(stderr=True)
-        views.append(SeriesLiveView(console) if console.is_terminal else SeriesPlainLines())
-    return views
-
-
-def close_views(views) -> None:
-    for view in views:
-        if isinstance(view, SeriesLiveView):
-            view.close()
+    return build_views(json_out, quiet, SeriesJsonLines, SeriesLiveView, SeriesPlainLines, console)
 
 
 def text_plot(actual, predicted, width: int = 72, height: int = 12) -> str:
