@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import sys
 import time
@@ -24,18 +23,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from anchor import ANCHOR, load_anchor  # noqa: E402
 from charrnn.config import ModelConfig, TrainConfig  # noqa: E402
 from charrnn.engine import TextTrainer, split_text  # noqa: E402
 from charrnn.runtime import resolve_device, resolve_precision, setup_device  # noqa: E402
 from charrnn.sampling import SamplingSettings, generate  # noqa: E402
 from charrnn.text import Vocab  # noqa: E402
-
-
-def load_anchor(path: Path):
-    spec = importlib.util.spec_from_file_location("anchor_lstm", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def sync(device):
@@ -70,7 +63,7 @@ def time_charrnn_sample(model, chars: int, device) -> float:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"))
-    p.add_argument("--anchor", default=str(ROOT.parent / "shared" / "bench" / "anchor_lstm.py"))
+    p.add_argument("--anchor", default=str(ANCHOR))
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--seq", type=int, default=100)

@@ -33,9 +33,9 @@ class TrainConfig:
     """How a text model is trained; stored so `--resume` carries on the same run."""
 
     seq_len: int = 100
-    batch_size: int | None = 50  # None with --sliding: all windows in one batch
+    batch_size: int | None = 32  # None with --sliding: all windows in one batch
     sliding: bool = False
-    lr: float = 2e-3
+    lr: float = 3e-3
     lr_decay: float = 1.0  # multiplied into the learning rate after every epoch
     lr_schedule: str = "constant"  # constant | cosine (to 10% at the end of the run)
     warmup_steps: int = 0  # linear warm-up of the learning rate over the first steps

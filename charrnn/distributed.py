@@ -65,3 +65,12 @@ def agree(loss: torch.Tensor, *flags: bool) -> tuple[torch.Tensor, tuple[bool, .
     values[0] = loss.detach().float()
     dist.all_reduce(values, op=dist.ReduceOp.SUM)
     return values[0] / dist.get_world_size(), tuple(bool(v > 0) for v in values[1:].tolist())
+
+
+def from_main(value: int, world: World) -> int:
+    """Rank 0's value on every rank (a choice measured per process must still agree)."""
+    if not world.distributed:
+        return value
+    box = [value]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]

@@ -6,20 +6,25 @@ engine; it prints data to stdout and nothing else there.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from charrnn import checkpoint
 from charrnn.config import ModelConfig, TrainConfig, from_dict
 from charrnn.errors import CharrnnError
 
-DEFAULT_BATCH = 50
+DEFAULT_BATCH = TrainConfig.batch_size
 DEFAULT_SEQ = 100
-TINY_CORPUS = 1000
+DEFAULT_EMBED = 64
+DEFAULT_LAYERS = 2
+DEFAULT_DROPOUT = 0.1
+TINY_CORPUS = 1000  # below this many characters: no validation tail and no dropout unless asked
 BUDGET_WARMUP_STEPS = 100
-UNLIMITED_EPOCHS = 1_000_000  # with --time-budget and no --epochs: train until the budget ends  # below this many characters, no validation tail unless asked
+UNLIMITED_EPOCHS = 1_000_000  # with --time-budget and no --epochs: train until the budget ends
 
 
 def parse_duration(value: str | None) -> float | None:
@@ -33,9 +38,12 @@ def parse_duration(value: str | None) -> float | None:
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
-def resolve_configs(options: dict, n_chars: int, vocab_size: int,
-                    resumed: dict | None) -> tuple[ModelConfig, TrainConfig]:
-    """Defaults that adapt to the corpus; explicit options always win; resume keeps the shape."""
+def resolve_configs(options: dict, n_chars: int, vocab_size: int, resumed: dict | None,
+                    speed: Callable[[ModelConfig, int, int], float] | None = None,
+                    ) -> tuple[ModelConfig, TrainConfig]:
+    """Defaults that adapt to the corpus (and, with a budget, to the machine: `speed(width)` is
+    how many characters a second it trains a model shaped so); explicit options always win;
+    resume keeps the shape."""
     given = {k: v for k, v in options.items() if v is not None and v is not False}
     if "time_budget" in given:
         given["time_budget"] = parse_duration(given["time_budget"])
@@ -59,8 +67,17 @@ def resolve_configs(options: dict, n_chars: int, vocab_size: int,
                                max(1, min(DEFAULT_BATCH, (n_train - 1) // max(seq_len, 1))))
     model_cfg = ModelConfig(
         cell=given.get("cell", "lstm"), input_size=vocab_size, output_size=vocab_size,
-        embed=given.get("embed", 64), hidden_size=given.get("hidden", 256),
-        num_layers=given.get("layers", 2), dropout=given.get("dropout", 0.0), tokens=True)
+        embed=given.get("embed", DEFAULT_EMBED), num_layers=given.get("layers", DEFAULT_LAYERS),
+        dropout=given.get("dropout", 0.0 if n_chars < TINY_CORPUS else DEFAULT_DROPOUT),
+        tokens=True)
+    hidden = given.get("hidden")
+    if hidden is None:
+        from charrnn.sizing import choose_hidden
+
+        hidden = choose_hidden(model_cfg, n_train, given.get("time_budget"), lambda width: (
+            speed(replace(model_cfg, hidden_size=width), batch_size or 1, seq_len) if speed
+            else math.inf))
+    model_cfg = replace(model_cfg, hidden_size=hidden)
     train_fields = {k: v for k, v in given.items() if k in TrainConfig.__dataclass_fields__}
     train_fields.update(seq_len=seq_len, batch_size=batch_size, val_frac=val_frac,
                         sliding=sliding)
@@ -99,13 +116,33 @@ def check_writable(folder: Path) -> None:
                            f"writable folder); choose another folder")
 
 
-def train(corpus: str, out: Path | None, options: dict, device_name: str, resume: Path | None,
-          json_out: bool, quiet: bool) -> None:
+@dataclass
+class TrainingSetup:
+    """Everything a text run needs before its first step (the CLI and the benchmarks share it)."""
+
+    data: object  # engine.TextData
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    out: Path
+    device: object  # torch.device
+    precision: str
+    resumed: object  # checkpoint.Checkpoint | None
+    world: object  # distributed.World
+
+    def trainer(self, listeners):
+        from charrnn.engine import TextTrainer
+
+        return TextTrainer(self.data, self.model_cfg, self.train_cfg, self.out, self.device,
+                           self.precision, listeners, self.resumed, self.world)
+
+
+def prepare_training(corpus: str, out: Path | None, options: dict, device_name: str,
+                     resume: Path | None, quiet: bool) -> TrainingSetup:
     from charrnn.corpus import load_corpus
-    from charrnn.display import close_views, training_views
-    from charrnn.distributed import close_world, init_world
-    from charrnn.engine import TextTrainer, split_text
-    from charrnn.runtime import resolve_device, resolve_precision, setup_device
+    from charrnn.distributed import from_main, init_world
+    from charrnn.engine import split_text
+    from charrnn.runtime import autocast_factory, resolve_device, resolve_precision, setup_device
+    from charrnn.sizing import measure_chars_per_sec
     from charrnn.text import Vocab, corpus_name
 
     resumed = checkpoint.load(resume, kind="text", prefer="last") if resume is not None else None
@@ -113,28 +150,49 @@ def train(corpus: str, out: Path | None, options: dict, device_name: str, resume
     for note in loaded.notes:
         if not quiet:
             print(f"note: {note}", file=sys.stderr)
+    world, device = init_world(resolve_device(device_name))
+    setup_device(device)
+    measured: dict[int, float] = {}
+
+    def speed(cfg: ModelConfig, batch: int, seq_len: int) -> float:
+        precision = resolve_precision(options.get("precision") or "auto", device, cfg.hidden_size)
+        measured[cfg.hidden_size] = measure_chars_per_sec(cfg, batch, seq_len, device,
+                                                          autocast_factory(precision, device))
+        return measured[cfg.hidden_size]
+
     model_cfg, train_cfg = resolve_configs(options, len(loaded.ids), len(loaded.vocab),
-                                           resumed.meta if resumed else None)
+                                           resumed.meta if resumed else None, speed)
+    model_cfg = replace(model_cfg, hidden_size=from_main(model_cfg.hidden_size, world))
+    if measured and not quiet and world.is_main:
+        speeds = ", ".join(f"{w}: {v:,.0f}" for w, v in sorted(measured.items(), reverse=True))
+        print(f"note: --hidden {model_cfg.hidden_size} fits the data and the "
+              f"{train_cfg.time_budget:g} s budget on this machine (training chars/s by width: "
+              f"{speeds}); give --hidden to choose", file=sys.stderr)
     name = corpus_name(corpus)
     data = split_text(loaded.ids, loaded.vocab, name, train_cfg)
-    world, device = init_world(resolve_device(device_name))
     if world.distributed and train_cfg.sliding:
         raise CharrnnError("--sliding trains in one process; run it without torchrun")
     precision = resolve_precision(train_cfg.precision, device, model_cfg.hidden_size)
-    setup_device(device)
     if out is None:
         out = resumed.path.parent if resumed is not None else Path("checkpoints") / name
     if world.is_main:
         check_writable(out)
-    views = training_views(json_out, quiet) if world.is_main else []
+    return TrainingSetup(data, model_cfg, train_cfg, out, device, precision, resumed, world)
+
+
+def train(corpus: str, out: Path | None, options: dict, device_name: str, resume: Path | None,
+          json_out: bool, quiet: bool) -> None:
+    from charrnn.display import close_views, training_views
+    from charrnn.distributed import close_world
+
+    setup = prepare_training(corpus, out, options, device_name, resume, quiet)
+    views = training_views(json_out, quiet) if setup.world.is_main else []
     try:
-        trainer = TextTrainer(data, model_cfg, train_cfg, out, device, precision, views, resumed,
-                              world)
-        end = trainer.run()
+        end = setup.trainer(views).run()
     finally:
         close_views(views)
-        close_world(world)
-    if not json_out and world.is_main:
+        close_world(setup.world)
+    if not json_out and setup.world.is_main:
         print(end.best_path)
 
 
