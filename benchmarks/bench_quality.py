@@ -17,6 +17,7 @@ copy is scored on the corpus's last 10% as one stream with carried state, in fp3
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import math
@@ -56,11 +57,14 @@ class Snapshots:
 
 
 def score(model, state_dict, val_ids) -> float:
+    """As `charrnn eval` scores on CPU: one stream, fp32."""
+    model = model.cpu().float()
     model.load_state_dict(state_dict)
-    return score_stream(model.cpu().float(), val_ids).loss
+    return score_stream(model, val_ids).loss
 
 
-def run_charrnn(data: str, minutes: float, marks: list[float]) -> dict:
+def run_charrnn(data: str, minutes: float, marks: list[float]):
+    """`train-text DATA --time-budget` in-process; returns its row, the data and the device."""
     out = Path(tempfile.mkdtemp(prefix="bench-quality-"))
     setup = prepare_training(data, out, {"time_budget": f"{minutes * 60:g}"}, "auto", None,
                              quiet=True)
@@ -82,16 +86,20 @@ def run_charrnn(data: str, minutes: float, marks: list[float]) -> dict:
                       f"{t.lr_schedule} (warm-up {t.warmup_steps}), {setup.precision}",
             "params": count_parameters(trainer.model), "steps": trainer.state.step,
             "chars_seen": trainer.state.step * t.batch_size * t.seq_len, "checkpoints": str(out),
-            "stop": end.stop_reason}, setup.data
+            "stop": end.stop_reason}, setup.data, setup.device
 
 
-def run_anchor(anchor, data, hidden: int, seconds: float, marks: list[float], seed: int) -> dict:
-    """anchor_lstm.py's training loop, run against the clock instead of for a step count."""
+def run_anchor(anchor, data, hidden: int, seconds: float, marks: list[float], seed: int,
+               device: torch.device) -> dict:
+    """anchor_lstm.py's training loop, run against the clock instead of for a step count
+    (fp32 on CPU; bf16 autocast on CUDA, as its --amp)."""
     torch.manual_seed(seed)
     vocab = len(data.vocab)
-    model = anchor.CharLSTM(vocab, hidden, hidden, 2)
-    xb, yb = anchor.stream_chunks(data.train_ids, 64, 100, torch.device("cpu"))
+    model = anchor.CharLSTM(vocab, hidden, hidden, 2).to(device)
+    xb, yb = anchor.stream_chunks(data.train_ids, 64, 100, device)
     opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" \
+        else contextlib.nullcontext
     model.train()
     copies, state, step = {}, None, 0
     t0 = time.monotonic()
@@ -105,9 +113,10 @@ def run_anchor(anchor, data, hidden: int, seconds: float, marks: list[float], se
         i = step % xb.shape[0]
         if i == 0:
             state = None
-        logits, state = model(xb[i], state)
-        loss = F.cross_entropy(logits.reshape(-1, vocab), yb[i].reshape(-1))
-        state = tuple(s.detach() for s in state)
+        with amp():
+            logits, state = model(xb[i], state)
+            loss = F.cross_entropy(logits.reshape(-1, vocab).float(), yb[i].reshape(-1))
+        state = tuple(s.detach().float() for s in state)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -117,7 +126,7 @@ def run_anchor(anchor, data, hidden: int, seconds: float, marks: list[float], se
               for mark, (_, sd) in sorted(copies.items())}
     return {"run": f"anchor 2 x {hidden}", "losses": losses, "wall_s": round(seconds, 1),
             "config": f"2 x {hidden} lstm, embed {hidden}, batch 64, seq 100, Adam 2e-3 "
-                      f"constant, clip 5, fp32",
+                      f"constant, clip 5, {'bf16' if device.type == 'cuda' else 'fp32'}",
             "params": count_parameters(model), "steps": step, "chars_seen": step * 6400}
 
 
@@ -137,12 +146,12 @@ def main(argv=None) -> int:
     marks = sorted({float(m) * 60 for m in args.marks.split(",")} | {args.minutes * 60})
     marks = [m for m in marks if m <= args.minutes * 60]
     rows = []
-    row, data = run_charrnn(args.data, args.minutes, marks)
+    row, data, device = run_charrnn(args.data, args.minutes, marks)
     rows.append(row)
     print(json.dumps(row), flush=True)
     anchor = load_anchor(Path(args.anchor))
     for width in [int(w) for w in args.anchors.split(",") if w.strip()]:
-        row = run_anchor(anchor, data, width, args.minutes * 60, marks, args.seed)
+        row = run_anchor(anchor, data, width, args.minutes * 60, marks, args.seed, device)
         rows.append(row)
         print(json.dumps(row), flush=True)
     heads = [f"{m / 60:g} min" for m in marks]
