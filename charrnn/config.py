@@ -8,6 +8,7 @@ import dataclasses
 from dataclasses import dataclass, fields
 
 CELLS = ("rnn", "lstm", "gru")
+UNLIMITED_EPOCHS = 1_000_000  # with --time-budget and no --epochs: train until the budget ends
 
 
 @dataclass(frozen=True)

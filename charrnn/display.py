@@ -15,6 +15,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from charrnn.config import UNLIMITED_EPOCHS
 from charrnn.events import CheckpointSaved, EpochEnd, Progress, TrainEnd, TrainStart
 
 LN2 = math.log(2)
@@ -36,7 +37,7 @@ def format_duration(seconds: float) -> str:
 
 def of_total(epochs: int) -> str:
     """'/20', or nothing when a time budget, not a count, ends the run."""
-    return f"/{epochs}" if epochs < 1_000_000 else ""
+    return f"/{epochs}" if epochs < UNLIMITED_EPOCHS else ""
 
 
 def loss_text(loss: float | None) -> str:

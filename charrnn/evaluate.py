@@ -9,6 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from charrnn.text import as_long
+
 
 @dataclass
 class TextScores:
@@ -38,10 +40,6 @@ class TextScores:
                 "accuracy": self.accuracy, "chars": self.chars, "unknown_chars": self.unknown_chars}
 
 
-def _long(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a).astype(np.int64))
-
-
 def _device(model) -> torch.device:
     return next(model.parameters()).device
 
@@ -65,8 +63,8 @@ def score_stream(model, ids: np.ndarray, streams: int = 1, chunk: int = 512,
     correct = torch.zeros((), dtype=torch.long, device=device)
     state = None
     for start in range(0, cols, chunk):
-        x = _long(inputs[:, start:start + chunk]).to(device)
-        y = _long(targets[:, start:start + chunk]).to(device)
+        x = as_long(inputs[:, start:start + chunk]).to(device)
+        y = as_long(targets[:, start:start + chunk]).to(device)
         with autocast():
             logits, state = model(x, state)
         logits = logits.float()

@@ -176,7 +176,7 @@ class StreamWindows:
 
     def window(self, index: int, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         cols = slice(index * self.seq_len, (index + 1) * self.seq_len)
-        return _long(self.inputs[:, cols]), _long(self.targets[:, cols])
+        return as_long(self.inputs[:, cols]), as_long(self.targets[:, cols])
 
     @property
     def chars_per_epoch(self) -> int:
@@ -199,6 +199,7 @@ class SlidingWindows:
         self.batch_size = self.count if batch_size is None else max(1, min(batch_size, self.count))
         self.seed = seed
         self.num_windows = -(-self.count // self.batch_size)
+        self._order_epoch, self._order_cache = None, None
 
     def __len__(self) -> int:
         return self.num_windows
@@ -210,10 +211,10 @@ class SlidingWindows:
             starts = self._order(epoch)[index * self.batch_size:(index + 1) * self.batch_size]
         idx = starts[:, None] + np.arange(self.seq_len + 1)[None, :]  # (B, T+1)
         chunk = self.ids[idx]
-        return _long(chunk[:, :-1]), _long(chunk[:, 1:])
+        return as_long(chunk[:, :-1]), as_long(chunk[:, 1:])
 
     def _order(self, epoch: int) -> np.ndarray:
-        if getattr(self, "_order_epoch", None) != epoch:  # one permutation per epoch, not per step
+        if self._order_epoch != epoch:  # one permutation per epoch, not per step
             g = torch.Generator().manual_seed(self.seed + epoch)
             self._order_cache, self._order_epoch = torch.randperm(self.count, generator=g).numpy(), epoch
         return self._order_cache
@@ -224,5 +225,6 @@ class SlidingWindows:
 
 
 
-def _long(a: np.ndarray) -> torch.Tensor:
+def as_long(a: np.ndarray) -> torch.Tensor:
+    """Ids of any integer width (a memmap slice included) as the int64 tensor torch indexes with."""
     return torch.from_numpy(np.ascontiguousarray(a).astype(np.int64))

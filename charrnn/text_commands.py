@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from charrnn import checkpoint
-from charrnn.config import ModelConfig, TrainConfig, from_dict
+from charrnn.config import UNLIMITED_EPOCHS, ModelConfig, TrainConfig, from_dict
 from charrnn.errors import CharrnnError
 
 DEFAULT_BATCH = TrainConfig.batch_size
@@ -24,7 +24,6 @@ DEFAULT_LAYERS = 2
 DEFAULT_DROPOUT = 0.1
 TINY_CORPUS = 1000  # below this many characters: no validation tail and no dropout unless asked
 BUDGET_WARMUP_STEPS = 100
-UNLIMITED_EPOCHS = 1_000_000  # with --time-budget and no --epochs: train until the budget ends
 
 
 def parse_duration(value: str | None) -> float | None:
