@@ -161,7 +161,7 @@ def train_text(
     val_frac: Optional[float] = typer.Option(None, "--val-frac", **FRACTION, help="Held-out tail of the corpus [default: 0.1; 0 on tiny corpora]."),
     seed: Optional[int] = typer.Option(None, "--seed", min=0, max=SEED_MAX, help="Random seed; a CPU run repeats bit for bit [default: 1234]."),
     device: Device = typer.Option(Device.auto, "--device", help="Where to train."),
-    precision: Optional[Precision] = typer.Option(None, "--precision", help="bf16 autocast or fp32 [default: auto = bf16 on CUDA, fp32 on CPU]."),
+    precision: Optional[Precision] = typer.Option(None, "--precision", help="bf16 autocast or fp32 [default: auto = bf16 on CUDA, and on CPUs with AMX for hidden >= 128; else fp32]."),
     save_every: Optional[float] = typer.Option(None, "--save-every", **POSITIVE, help="Seconds between `last` checkpoints within an epoch [default: 180]."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue from this checkpoint (file or folder)."),
     json_out: bool = typer.Option(False, "--json", help="One JSON object per epoch on stdout."),
