@@ -22,10 +22,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from charrnn.config import ModelConfig, TrainConfig  # noqa: E402
-from charrnn.engine import TextTrainer, split_text  # noqa: E402
-from charrnn.evaluate import score_stream  # noqa: E402
+from charrnn.engine.trainer import TextTrainer, split_text  # noqa: E402
+from charrnn.text.evaluate import score_stream  # noqa: E402
 from charrnn.runtime import setup_device  # noqa: E402
-from charrnn.text import Vocab  # noqa: E402
+from charrnn.text.data import Vocab  # noqa: E402
 
 
 def run(precision: str, args, data, vocab) -> dict:

@@ -35,10 +35,10 @@ sys.path.insert(0, str(ROOT))
 
 from anchor import ANCHOR, load_anchor  # noqa: E402
 from charrnn import checkpoint  # noqa: E402
-from charrnn.evaluate import score_stream  # noqa: E402
-from charrnn.events import Progress  # noqa: E402
+from charrnn.text.evaluate import score_stream  # noqa: E402
+from charrnn.engine.events import Progress  # noqa: E402
 from charrnn.model import count_parameters  # noqa: E402
-from charrnn.text_commands import load_model, prepare_training  # noqa: E402
+from charrnn.text.commands import load_model, prepare_training  # noqa: E402
 
 
 class Snapshots:

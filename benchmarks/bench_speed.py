@@ -25,10 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from anchor import ANCHOR, load_anchor  # noqa: E402
 from charrnn.config import ModelConfig, TrainConfig  # noqa: E402
-from charrnn.engine import TextTrainer, split_text  # noqa: E402
+from charrnn.engine.trainer import TextTrainer, split_text  # noqa: E402
 from charrnn.runtime import resolve_device, resolve_precision, setup_device  # noqa: E402
-from charrnn.sampling import SamplingSettings, generate  # noqa: E402
-from charrnn.text import Vocab  # noqa: E402
+from charrnn.text.sampling import SamplingSettings, generate  # noqa: E402
+from charrnn.text.data import Vocab  # noqa: E402
 
 
 def sync(device):

@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from charrnn.config import ModelConfig, TrainConfig  # noqa: E402
-from charrnn.engine import TextTrainer, split_text  # noqa: E402
-from charrnn.events import EpochEnd  # noqa: E402
-from charrnn.text import Vocab  # noqa: E402
+from charrnn.engine.trainer import TextTrainer, split_text  # noqa: E402
+from charrnn.engine.events import EpochEnd  # noqa: E402
+from charrnn.text.data import Vocab  # noqa: E402
 
 RUNS = {
     "hihello": (dict(seq_len=6, lr=0.1, epochs=50, val_frac=0.0, seed=1, batch_size=1),

@@ -168,7 +168,7 @@ def train_text(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
 ):
     """Train a character language model on a text corpus."""
-    from charrnn import text_commands
+    from charrnn.text import commands as text_commands
 
     options = dict(cell=cell and cell.value, layers=layers, hidden=hidden, embed=embed,
                    dropout=dropout, seq_len=seq_len, batch_size=batch_size, sliding=sliding,
@@ -195,7 +195,7 @@ def sample(
     json_out: bool = typer.Option(False, "--json", help="One JSON object with the samples."),
 ):
     """Generate text from a trained model; stdout carries only the text."""
-    from charrnn import text_commands
+    from charrnn.text import commands as text_commands
 
     text_commands.sample(ckpt, prime, length, temperature, top_k, top_p, argmax, seed,
                          num_samples, skip_unknown, device.value, json_out)
@@ -216,7 +216,7 @@ def evaluate(
 
     loaded = checkpoint.load(ckpt)
     if loaded.kind == "text":
-        from charrnn import text_commands
+        from charrnn.text import commands as text_commands
 
         given = [name for name, value in (("--all", all_rows), ("--season", season),
                                          ("--plot", plot)) if value]
@@ -225,14 +225,14 @@ def evaluate(
 
         text_commands.evaluate(loaded, data, json_out, device.value)
     else:
-        from charrnn import series_commands
+        from charrnn.series import commands as series_commands
 
         series_commands.evaluate(loaded, data, json_out, device.value, all_rows, season, plot)
 
 
 def _register_series_commands() -> None:
     """Series commands live in their own module; they register themselves on `app`."""
-    from charrnn import series_commands
+    from charrnn.series import commands as series_commands
 
     series_commands.register(app)
 

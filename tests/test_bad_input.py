@@ -207,7 +207,7 @@ def test_bad_series_input_is_one_clear_line(case, tmp_path, series_ckpt, monkeyp
 
 
 def test_internal_errors_keep_their_traceback(monkeypatch, tmp_path):
-    import charrnn.text_commands as commands
+    import charrnn.text.commands as commands
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("boom")

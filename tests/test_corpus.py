@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-import charrnn.corpus as corpus_module
-from charrnn.corpus import cache_dir, load_corpus
+import charrnn.text.corpus as corpus_module
+from charrnn.text.corpus import cache_dir, load_corpus
 from charrnn.errors import CharrnnError
-from charrnn.text import Vocab
+from charrnn.text.data import Vocab
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,8 @@ from io import StringIO
 
 from rich.console import Console
 
-from charrnn.display import JsonLines, LiveView, PlainLines, training_views
-from charrnn.events import CheckpointSaved, EpochEnd, Progress, TrainEnd, TrainStart
+from charrnn.engine.views import JsonLines, LiveView, PlainLines, training_views
+from charrnn.engine.events import CheckpointSaved, EpochEnd, Progress, TrainEnd, TrainStart
 
 START = TrainStart(corpus="hihello", chars=7, vocab_size=5, parameters=100, device="cpu",
                    precision="fp32", epochs=50, windows_per_epoch=1, batch_size=1, seq_len=6)

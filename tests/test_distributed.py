@@ -10,8 +10,8 @@ import torch
 from charrnn import checkpoint
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.distributed import World, shard
-from charrnn.engine import TextTrainer, split_text
-from charrnn.text import StreamWindows, Vocab
+from charrnn.engine.trainer import TextTrainer, split_text
+from charrnn.text.data import StreamWindows, Vocab
 
 from conftest import CORPORA, run_cli
 

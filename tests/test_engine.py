@@ -6,10 +6,10 @@ import torch
 
 from charrnn import checkpoint
 from charrnn.config import ModelConfig, TrainConfig
-from charrnn.engine import TextTrainer, split_text
+from charrnn.engine.trainer import TextTrainer, split_text
 from charrnn.errors import CharrnnError, Interrupted, TrainingFailed
-from charrnn.events import EpochEnd, Progress, TrainEnd
-from charrnn.text import Vocab
+from charrnn.engine.events import EpochEnd, Progress, TrainEnd
+from charrnn.text.data import Vocab
 
 from conftest import CORPORA
 
@@ -65,7 +65,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
     trainer.run()
     before = (tmp_path / "last.safetensors").read_bytes()
     trainer = make_trainer(tmp_path, epochs=6, resume=checkpoint.load(tmp_path / "last.safetensors"))
-    import charrnn.engine as engine
+    import charrnn.engine.trainer as engine
     monkeypatch.setattr(engine, "sequence_loss", lambda logits, y: logits.sum() * float("nan"))
     with pytest.raises(TrainingFailed, match="nan"):
         trainer.run()

@@ -10,7 +10,7 @@ from charrnn import checkpoint
 from charrnn.config import ModelConfig, TrainConfig, from_dict, to_dict
 from charrnn.errors import CharrnnError
 from charrnn.model import RecurrentNet
-from charrnn.text import Vocab, decode_utf8
+from charrnn.text.data import Vocab, decode_utf8
 
 EXAMPLES = 300
 
@@ -74,7 +74,7 @@ def test_checkpoint_loader_on_mutated_files(tmp_path, good_checkpoint, data):
     .map(lambda rows: ("a,b,c,d\n" + "\n".join(",".join(r) for r in rows)).encode()),
 ))
 def test_csv_reader_on_random_and_mutated_tables(data):
-    from charrnn.series import parse_table, select
+    from charrnn.series.table import parse_table, select
 
     try:
         table = parse_table(decode_utf8(data, "fuzz"), "fuzz")

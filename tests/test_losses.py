@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from charrnn.losses import sequence_loss
+from charrnn.text.losses import sequence_loss
 
 
 @pytest.mark.parametrize("logits, expected", [

@@ -2,7 +2,7 @@ import torch
 
 from charrnn.config import ModelConfig
 from charrnn.model import RecurrentNet
-from charrnn.sampling import SamplingSettings, filter_logits, generate, pick
+from charrnn.text.sampling import SamplingSettings, filter_logits, generate, pick
 
 
 def test_top_k_keeps_the_k_likeliest():
@@ -66,7 +66,7 @@ def test_generation_steps_from_carried_state():
 
 
 def test_gumbel_max_sampler_matches_the_plain_sampler_frequencies():
-    from charrnn.graph_sampling import gumbel_pick
+    from charrnn.text.graph_sampling import gumbel_pick
 
     logits = torch.tensor([[0.0, 1.0, 2.0, -1.0, 0.5]]).repeat(40000, 1)
     gen = torch.Generator().manual_seed(3)
@@ -82,7 +82,7 @@ def test_gumbel_max_sampler_matches_the_plain_sampler_frequencies():
 
 def test_chunked_sampler_steps_like_a_plain_loop_with_the_same_noise():
     """The body a CUDA graph replays, run eagerly on CPU, against a reference loop."""
-    from charrnn.graph_sampling import gumbel_pick, generate_chunked
+    from charrnn.text.graph_sampling import gumbel_pick, generate_chunked
 
     model = tiny_model().eval()
     settings = SamplingSettings(temperature=0.9, top_k=5)

@@ -7,12 +7,13 @@ import pytest
 import torch
 
 from charrnn.errors import CharrnnError
-from charrnn.events import CheckpointSaved
-from charrnn.series import (Coder, Scaler, Series, fit_rows, make_windows, next_dates, parse_table,
-                            persistence, prepare, scores, seasonal_naive, select, split_windows)
-from charrnn.series_engine import (SeriesConfig, SeriesEnd, SeriesEpoch, SeriesStart,
+from charrnn.engine.events import CheckpointSaved
+from charrnn.series.prepare import Coder, Scaler, fit_rows, make_windows, prepare, split_windows
+from charrnn.series.table import Series, next_dates, parse_table, select
+from charrnn.series.metrics import persistence, scores, seasonal_naive
+from charrnn.series.task import (SeriesConfig, SeriesEnd, SeriesEpoch, SeriesStart,
                                    SeriesTrainer, model_config, predict)
-from charrnn.series_view import SeriesPlainLines, sparkline, text_plot
+from charrnn.series.render import SeriesPlainLines, sparkline, text_plot
 
 LECTURE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "data-02-stock_daily.csv"
 needs_lecture = pytest.mark.skipif(not LECTURE.exists(), reason="lecture data not present")

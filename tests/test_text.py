@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from charrnn.errors import CharrnnError
-from charrnn.text import SlidingWindows, StreamWindows, Vocab, decode_utf8, read_text, stdlib_corpus
+from charrnn.text.data import SlidingWindows, StreamWindows, Vocab, decode_utf8, read_text, stdlib_corpus
 
 
 def test_vocab_is_sorted_code_points_and_round_trips_unicode():

@@ -75,7 +75,7 @@ def generate(model, prime_ids: list[int], length: int, settings: SamplingSetting
             logits, state = model(x)  # the prime, once
             logits = logits[:, -1]  # (B, V)
             if device.type == "cuda":  # launch-bound at batch 1: replay CUDA graphs instead
-                from charrnn.graph_sampling import generate_chunked
+                from charrnn.text.graph_sampling import generate_chunked
 
                 yield from generate_chunked(model, logits, state, length, settings, generator,
                                             use_graph=True)

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from charrnn.config import UNLIMITED_EPOCHS
-from charrnn.events import CheckpointSaved, EpochEnd, Progress, TrainEnd, TrainStart
+from charrnn.engine.events import CheckpointSaved, EpochEnd, Progress, TrainEnd, TrainStart
 
 LN2 = math.log(2)
 

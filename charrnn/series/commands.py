@@ -65,7 +65,7 @@ def register(app) -> None:
 
         Prints the best checkpoint's path (or JSON lines with --json) on stdout.
         """
-        from charrnn.series_engine import SeriesConfig
+        from charrnn.series.task import SeriesConfig
 
         cfg = SeriesConfig(window=window, horizon=horizon, test_frac=test_frac, val_frac=val_frac,
                            scale_fit=scale_fit.value, target_mode=target_mode.value,
@@ -101,12 +101,13 @@ def train(csv: str, cfg, cell: str, hidden: int, layers: int, device_name: str,
     from dataclasses import replace
 
     from charrnn.runtime import resolve_device, setup_device
-    from charrnn.series import load_series, prepare
-    from charrnn.series_engine import SeriesTrainer, cpu_threads, model_config
-    from charrnn.display import close_views
-    from charrnn.series_view import series_views
-    from charrnn.text import corpus_name
-    from charrnn.text_commands import check_writable
+    from charrnn.series.table import load_series
+    from charrnn.series.prepare import prepare
+    from charrnn.series.task import SeriesTrainer, cpu_threads, model_config
+    from charrnn.engine.views import close_views
+    from charrnn.series.render import series_views
+    from charrnn.text.data import corpus_name
+    from charrnn.text.commands import check_writable
 
     series = load_series(csv, cfg.target or None, cfg.features or None, cfg.newest_first, cfg.fill)
     for line in series.notes:
@@ -142,8 +143,8 @@ def load_forecaster(ckpt, device_name: str):
     from charrnn.config import ModelConfig, from_dict
     from charrnn.model import RecurrentNet
     from charrnn.runtime import resolve_device, setup_device
-    from charrnn.series import Coder, Scaler
-    from charrnn.series_engine import SeriesConfig
+    from charrnn.series.prepare import Coder, Scaler
+    from charrnn.series.task import SeriesConfig
 
     meta = ckpt.meta
     try:
@@ -163,7 +164,7 @@ def load_forecaster(ckpt, device_name: str):
 
 
 def read_like_training(source: str, cfg):
-    from charrnn.series import load_series
+    from charrnn.series.table import load_series
 
     series = load_series(source, cfg.target, cfg.features, cfg.newest_first, cfg.fill, trained=True)
     for line in series.notes:
@@ -174,8 +175,8 @@ def read_like_training(source: str, cfg):
 # ---------------------------------------------------------------------- eval
 def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
              season: int | None, plot: Path | None) -> None:
-    from charrnn.series import rebuild
-    from charrnn.series_engine import predict
+    from charrnn.series.prepare import rebuild
+    from charrnn.series.task import predict
 
     if plot is not None:
         require_matplotlib()
@@ -198,7 +199,7 @@ def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
         print(metrics_text(result, series.target, "all windows" if all_rows else "test part",
                            season))
         if sys.stdout.isatty():
-            from charrnn.series_view import text_plot
+            from charrnn.series.render import text_plot
 
             print(text_plot(part.y[:, 0].tolist(), pred[:, 0].tolist()))
 
@@ -207,7 +208,7 @@ def series_metrics(series, part, pred, coder, season: int | None) -> dict:
     """The issue's JSON: model metrics in real units, baselines on the very same windows."""
     import numpy as np
 
-    from charrnn.series import persistence, scores, seasonal_naive
+    from charrnn.series.metrics import persistence, scores, seasonal_naive
 
     model = scores(pred, part.y)
     baselines = {"persistence": scores(persistence(part), part.y)}
@@ -289,8 +290,9 @@ def forecast(ckpt_path: Path, csv: str, steps: int, device_name: str) -> None:
     import numpy as np
 
     from charrnn import checkpoint
-    from charrnn.series import Windows, next_dates
-    from charrnn.series_engine import predict
+    from charrnn.series.prepare import Windows
+    from charrnn.series.table import next_dates
+    from charrnn.series.task import predict
 
     model, cfg, scaler, coder = load_forecaster(checkpoint.load(ckpt_path, kind="series"),
                                                 device_name)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from charrnn.text import as_long
+from charrnn.text.data import as_long
 
 
 @dataclass

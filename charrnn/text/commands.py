@@ -71,7 +71,7 @@ def resolve_configs(options: dict, n_chars: int, vocab_size: int, resumed: dict 
         tokens=True)
     hidden = given.get("hidden")
     if hidden is None:
-        from charrnn.sizing import choose_hidden
+        from charrnn.text.sizing import choose_hidden
 
         hidden = choose_hidden(model_cfg, n_train, given.get("time_budget"), lambda width: (
             speed(replace(model_cfg, hidden_size=width), batch_size or 1, seq_len) if speed
@@ -129,7 +129,7 @@ class TrainingSetup:
     world: object  # distributed.World
 
     def trainer(self, listeners):
-        from charrnn.engine import TextTrainer
+        from charrnn.engine.trainer import TextTrainer
 
         return TextTrainer(self.data, self.model_cfg, self.train_cfg, self.out, self.device,
                            self.precision, listeners, self.resumed, self.world)
@@ -137,12 +137,12 @@ class TrainingSetup:
 
 def prepare_training(corpus: str, out: Path | None, options: dict, device_name: str,
                      resume: Path | None, quiet: bool) -> TrainingSetup:
-    from charrnn.corpus import load_corpus
+    from charrnn.text.corpus import load_corpus
     from charrnn.distributed import from_main, init_world
-    from charrnn.engine import split_text
+    from charrnn.engine.trainer import split_text
     from charrnn.runtime import autocast_factory, resolve_device, resolve_precision, setup_device
-    from charrnn.sizing import measure_chars_per_sec
-    from charrnn.text import Vocab, corpus_name
+    from charrnn.text.sizing import measure_chars_per_sec
+    from charrnn.text.data import Vocab, corpus_name
 
     resumed = checkpoint.load(resume, kind="text", prefer="last") if resume is not None else None
     loaded = load_corpus(corpus, Vocab(resumed.meta["vocab"]) if resumed else None)
@@ -181,7 +181,7 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
 
 def train(corpus: str, out: Path | None, options: dict, device_name: str, resume: Path | None,
           json_out: bool, quiet: bool) -> None:
-    from charrnn.display import close_views, training_views
+    from charrnn.engine.views import close_views, training_views
     from charrnn.distributed import close_world
 
     setup = prepare_training(corpus, out, options, device_name, resume, quiet)
@@ -199,7 +199,7 @@ def load_model(ckpt: checkpoint.Checkpoint, device_name: str):
     """The trained network, on the asked device, wherever it was trained."""
     from charrnn.model import RecurrentNet
     from charrnn.runtime import resolve_device, setup_device
-    from charrnn.text import Vocab
+    from charrnn.text.data import Vocab
 
     device = resolve_device(device_name)
     setup_device(device)
@@ -218,7 +218,7 @@ def default_prime(vocab, meta: dict) -> str:
 def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
            top_k: int | None, top_p: float | None, argmax: bool, seed: int | None,
            num_samples: int, skip_unknown: bool, device_name: str, json_out: bool) -> None:
-    from charrnn.sampling import SamplingSettings, generate
+    from charrnn.text.sampling import SamplingSettings, generate
 
     ckpt = checkpoint.load(ckpt_path, kind="text")
     model, vocab = load_model(ckpt, device_name)
@@ -255,9 +255,9 @@ def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
 
 
 def evaluate(ckpt: checkpoint.Checkpoint, data: str, json_out: bool, device_name: str) -> None:
-    from charrnn.evaluate import score_sliding, score_stream
+    from charrnn.text.evaluate import score_sliding, score_stream
     from charrnn.runtime import autocast_factory, resolve_precision
-    from charrnn.text import corpus_name, decode_utf8, read_bytes
+    from charrnn.text.data import corpus_name, decode_utf8, read_bytes
 
     if Path(data).suffix.lower() in (".csv", ".tsv") and corpus_name(data) != ckpt.meta.get("corpus"):
         raise CharrnnError(f"{ckpt.path} is a text model, but {data} looks like a series; score "

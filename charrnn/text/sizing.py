@@ -48,7 +48,7 @@ def choose_hidden(base: ModelConfig, n_train: int, budget_s: float | None,
 def measure_chars_per_sec(cfg: ModelConfig, batch: int, seq_len: int, device: torch.device,
                           autocast, steps: int = 2) -> float:
     """Training characters per second of a model shaped `cfg`: one untimed step, then `steps`."""
-    from charrnn.losses import sequence_loss
+    from charrnn.text.losses import sequence_loss
     from charrnn.model import RecurrentNet
 
     gen = torch.Generator().manual_seed(0)

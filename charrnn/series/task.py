@@ -20,10 +20,10 @@ import torch
 from charrnn import __version__, checkpoint
 from charrnn.config import ModelConfig, to_dict
 from charrnn.errors import CharrnnError, Interrupted, TrainingFailed
-from charrnn.events import CheckpointSaved
+from charrnn.engine.events import CheckpointSaved
 from charrnn.model import RecurrentNet, count_parameters
 from charrnn.runtime import StopSignals
-from charrnn.series import Prepared, Windows
+from charrnn.series.prepare import Prepared, Windows
 
 Listener = Callable[[object], None]
 CURVE_POINTS = 60  # test windows previewed each epoch (sparkline)

@@ -1,6 +1,6 @@
 """What a person sees of a series run: a rich live view, plain lines, or JSON lines; text plots.
 
-Each view listens to the events of `charrnn.series_engine`; none of them touches the engine.
+Each view listens to the events of `charrnn.series.task`; none of them touches the engine.
 The live view redraws on rich's own clock (a few times a second), never once per epoch, so
 a 500-epoch run of a few milliseconds an epoch pays nothing for it.
 """
@@ -16,8 +16,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from charrnn.display import build_views, format_duration
-from charrnn.series_engine import SeriesEnd, SeriesEpoch, SeriesStart
+from charrnn.engine.views import build_views, format_duration
+from charrnn.series.task import SeriesEnd, SeriesEpoch, SeriesStart
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 PLAIN_LINES = 50  # about this many lines per run when stderr is not a terminal

@@ -23,7 +23,7 @@ import numpy as np
 
 from charrnn.atomic import atomic_writer
 from charrnn.errors import CharrnnError
-from charrnn.text import BUILTIN_CORPORA, Vocab, read_text
+from charrnn.text.data import BUILTIN_CORPORA, Vocab, read_text
 
 CHUNK_BYTES = 16 << 20
 CACHE_VERSION = 1

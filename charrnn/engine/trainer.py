@@ -1,6 +1,6 @@
 """Training a character model: truncated BPTT or sliding windows, events out, checkpoints.
 
-Knows nothing of typer or rich: listeners receive the events in `charrnn.events`.
+Knows nothing of typer or rich: listeners receive the events in `charrnn.engine.events`.
 """
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ from charrnn import checkpoint, __version__
 from charrnn.config import ModelConfig, TrainConfig, to_dict
 from charrnn.distributed import World, agree, shard
 from charrnn.errors import CharrnnError, Interrupted, TrainingFailed
-from charrnn.evaluate import predicted_strings, score_sliding, score_stream
-from charrnn.events import CheckpointSaved, EpochEnd, Progress, TrainEnd, TrainStart
-from charrnn.losses import sequence_loss
+from charrnn.text.evaluate import predicted_strings, score_sliding, score_stream
+from charrnn.engine.events import CheckpointSaved, EpochEnd, Progress, TrainEnd, TrainStart
+from charrnn.text.losses import sequence_loss
 from charrnn.model import RecurrentNet, count_parameters, detach_state, state_from_tensors, state_tensors
 from charrnn.runtime import StopSignals, autocast_factory
-from charrnn.sampling import SamplingSettings, sample_text
-from charrnn.text import SlidingWindows, StreamWindows, Vocab
+from charrnn.text.sampling import SamplingSettings, sample_text
+from charrnn.text.data import SlidingWindows, StreamWindows, Vocab
 
 Listener = Callable[[object], None]
 VAL_CHARS_PER_STREAM = 20_000  # streams scored side by side; each starts from a zero state

@@ -1,0 +1,1 @@
+"""Series: CSV tables, scaling and windows, baselines, the series task and the series commands."""

@@ -1,0 +1,1 @@
+"""Text: corpora, vocabulary, windows, the text task, scoring, sampling and the text commands."""
