@@ -175,6 +175,7 @@ def read_like_training(source: str, cfg):
 # ---------------------------------------------------------------------- eval
 def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
              season: int | None, plot: Path | None) -> None:
+    from charrnn.series.metrics import metrics_text, series_metrics
     from charrnn.series.prepare import rebuild
     from charrnn.series.task import predict
 
@@ -189,7 +190,10 @@ def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
     part = rebuild(series, cfg.window, cfg.horizon, cfg.test_frac, scaler, coder).part(
         "all" if all_rows else "test")
     pred = predict(model, part, coder)  # (N, H) real units
-    result = series_metrics(series, part, pred, coder, season)
+    notes: list[str] = []
+    result = series_metrics(series, part, pred, coder, season, notes)
+    for line in notes:
+        note(line)
     if plot is not None:  # before any output, so a failure leaves stdout empty
         write_plot(plot, series, part, pred, result)
         note(f"wrote {plot}")
@@ -202,50 +206,6 @@ def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
             from charrnn.series.render import text_plot
 
             print(text_plot(part.y[:, 0].tolist(), pred[:, 0].tolist()))
-
-
-def series_metrics(series, part, pred, coder, season: int | None) -> dict:
-    """The issue's JSON: model metrics in real units, baselines on the very same windows."""
-    import numpy as np
-
-    from charrnn.series.metrics import persistence, scores, seasonal_naive
-
-    model = scores(pred, part.y)
-    baselines = {"persistence": scores(persistence(part), part.y)}
-    if season is not None:
-        naive, ok = seasonal_naive(series.target_values, part, season)
-        if not ok.any():
-            raise CharrnnError(f"--season {season}: no window has a value one season back; "
-                               f"use a shorter season or more rows")
-        if not ok.all():
-            note(f"note: seasonal naive scored on the last {int(ok.sum())} of {len(ok)} windows "
-                 f"(the first have no value one season back)")
-        baselines["seasonal_naive"] = scores(naive, part.y[ok])
-    rmse_p = baselines["persistence"]["rmse"]
-    rmse_scaled = float(np.sqrt(np.mean(((pred - part.y) / coder.span) ** 2)))
-    return {"rmse": model["rmse"], "mae": model["mae"], "mape": model["mape"],
-            "rmse_scaled": rmse_scaled, "baselines": baselines,
-            "skill": None if rmse_p == 0 else 1 - model["rmse"] / rmse_p, "n": int(len(part.y))}
-
-
-def metrics_text(r: dict, target: str, what: str, season: int | None) -> str:
-    def row(name: str, m: dict) -> str:
-        mape = "-" if m["mape"] is None else f"{m['mape']:.3f}%"
-        return f"{name:<16} rmse {m['rmse']:<12.6g} mae {m['mae']:<12.6g} mape {mape}"
-
-    lines = [f"{target}, {what}: {r['n']} windows",
-             row("model", r) + f"  rmse_scaled {r['rmse_scaled']:.5g}"]
-    for name, m in r["baselines"].items():
-        lines.append(row(f"seasonal({season})" if name == "seasonal_naive" else name, m))
-    skill = r["skill"]
-    if skill is None:
-        lines.append("skill: undefined (persistence is exact on these windows)")
-    else:
-        verdict = ("better than" if skill >= 0.01 else "about as good as" if skill > -0.01
-                   else "WORSE than")
-        lines.append(f"skill {skill:+.4f}: the model is {verdict} persistence (the last value "
-                     f"as the forecast); rmse x{1 - skill:.3f} persistence's")
-    return "\n".join(lines)
 
 
 def require_matplotlib() -> None:
