@@ -1,19 +1,57 @@
-"""Scores and the baselines every forecast is judged against, in real units. Pure numpy."""
+"""Scores and the baselines every forecast is judged against, in real units. Pure numpy.
+
+Everything returned is valid JSON: a score that is undefined (MAPE with a zero true value,
+MASE on a constant training part, a non-finite value) is None, never NaN or Infinity.
+"""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from charrnn.errors import CharrnnError
-from charrnn.series.prepare import Windows
+from charrnn.series.prepare import Windows, baseline_forecast
+
+
+def _finite(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 def scores(pred: np.ndarray, actual: np.ndarray) -> dict:
     """RMSE, MAE and MAPE (percent; None when a true value is zero) over all entries."""
     err = np.asarray(pred, float) - np.asarray(actual, float)
     actual = np.asarray(actual, float)
-    mape = None if np.any(actual == 0) else float(np.mean(np.abs(err) / np.abs(actual)) * 100)
-    return {"rmse": float(np.sqrt(np.mean(err ** 2))), "mae": float(np.mean(np.abs(err))),
+    mape = None if np.any(actual == 0) else _finite(np.mean(np.abs(err) / np.abs(actual)) * 100)
+    return {"rmse": _finite(np.sqrt(np.mean(err ** 2))), "mae": _finite(np.mean(np.abs(err))),
             "mape": mape}
+
+
+def smape(pred: np.ndarray, actual: np.ndarray) -> float | None:
+    """The M4 competition's sMAPE, percent: mean of 200 |y - f| / (|y| + |f|); a term where both
+    are zero counts as 0."""
+    pred, actual = np.asarray(pred, float), np.asarray(actual, float)
+    den = np.abs(actual) + np.abs(pred)
+    terms = np.where(den > 0, 200 * np.abs(actual - pred) / np.where(den > 0, den, 1.0), 0.0)
+    return _finite(np.mean(terms)) if terms.size else None
+
+
+def mase_scale(train: np.ndarray, season: int | None) -> float | None:
+    """In-sample MAE of the seasonal naive forecast (lag m; lag 1 without a season) over the
+    training rows: MASE's denominator. None when it is zero or there are too few rows."""
+    train = np.asarray(train, float)
+    lag = season if season and season < len(train) else 1
+    if len(train) <= lag:
+        return None
+    scale = float(np.mean(np.abs(train[lag:] - train[:-lag])))
+    return scale if scale > 0 and math.isfinite(scale) else None
+
+
+def mase(pred: np.ndarray, actual: np.ndarray, scale: float | None) -> float | None:
+    """Mean absolute scaled error: the MAE over `scale` (mase_scale of the training rows)."""
+    if scale is None:
+        return None
+    return _finite(np.mean(np.abs(np.asarray(pred, float) - np.asarray(actual, float))) / scale)
 
 
 def persistence(w: Windows) -> np.ndarray:
@@ -33,35 +71,79 @@ def seasonal_naive(target: np.ndarray, w: Windows, season: int) -> tuple[np.ndar
     return target[idx[ok]], ok
 
 
-def series_metrics(series, part, pred, coder, season: int | None, notes: list) -> dict:
-    """Model metrics in real units, baselines on the very same windows; notes for stderr."""
-    model = scores(pred, part.y)
-    baselines = {"persistence": scores(persistence(part), part.y)}
+def seasonal_drift(target: np.ndarray, w: Windows, season: int,
+                   transform: str = "none") -> tuple[np.ndarray, np.ndarray]:
+    """The seasonal random walk with drift: y[t+h-m*k] + k * (y[t] - y[t-m]), k = ceil(h/m)
+    (in the log space with transform "log"). Predictions (N', H) and the mask (N,) of windows
+    that reach a season back."""
+    pred, ok = baseline_forecast(target, w.end, w.y.shape[1], "seasonal_drift", season, transform)
+    return pred[ok], ok
+
+
+def series_metrics(series, part, pred, coder, season: int | None, notes: list, *,
+                   train_rows: int | None = None) -> dict:
+    """Model metrics in real units, baselines on the very same windows; notes for stderr.
+
+    season: the eval's --season, else the one the coder was trained with (if any); with one,
+    the seasonal naive and seasonal drift baselines join persistence.
+    train_rows: the rows the model was fitted on (the checkpoint's scaler rows); given, every
+    entry also gets `mase` (scaled by the in-sample seasonal naive MAE over those rows, lag m,
+    or 1 without a season) and `smape` (M4, percent).
+    """
+    season = season if season is not None else getattr(coder, "season", None)
+    transform = getattr(coder, "transform", "none")
+    honest = train_rows is not None
+    scale = mase_scale(series.target_values[:train_rows], season) if honest else None
+
+    def score(p, y) -> dict:
+        s = scores(p, y)
+        if honest:
+            s.update(mase=mase(p, y, scale), smape=smape(p, y))
+        return s
+
+    model = score(pred, part.y)
+    baselines = {"persistence": score(persistence(part), part.y)}
     if season is not None:
         naive, ok = seasonal_naive(series.target_values, part, season)
         if not ok.any():
             raise CharrnnError(f"--season {season}: no window has a value one season back; "
                                f"use a shorter season or more rows")
         if not ok.all():
-            notes.append(f"note: seasonal naive scored on the last {int(ok.sum())} of {len(ok)} "
-                         f"windows (the first have no value one season back)")
-        baselines["seasonal_naive"] = scores(naive, part.y[ok])
+            notes.append(f"note: seasonal baselines scored on the last {int(ok.sum())} of "
+                         f"{len(ok)} windows (the first have no value one season back)")
+        baselines["seasonal_naive"] = score(naive, part.y[ok])
+        drift, ok = seasonal_drift(series.target_values, part, season, transform)
+        if ok.any():
+            baselines["seasonal_drift"] = score(drift, part.y[ok])
     rmse_p = baselines["persistence"]["rmse"]
-    rmse_scaled = float(np.sqrt(np.mean(((pred - part.y) / coder.span) ** 2)))
-    return {"rmse": model["rmse"], "mae": model["mae"], "mape": model["mape"],
-            "rmse_scaled": rmse_scaled, "baselines": baselines,
-            "skill": None if rmse_p == 0 else 1 - model["rmse"] / rmse_p, "n": int(len(part.y))}
+    rmse_scaled = _finite(np.sqrt(np.mean(((pred - part.y) / coder.span) ** 2)))
+    result = {"rmse": model["rmse"], "mae": model["mae"], "mape": model["mape"],
+              "rmse_scaled": rmse_scaled, "baselines": baselines,
+              "skill": (None if not rmse_p or model["rmse"] is None
+                        else _finite(1 - model["rmse"] / rmse_p)),
+              "n": int(len(part.y))}
+    if honest:
+        result.update(mase=model["mase"], smape=model["smape"])
+    return result
 
 
 def metrics_text(r: dict, target: str, what: str, season: int | None) -> str:
+    def num(value, fmt: str, suffix: str = "") -> str:
+        return "-" if value is None else f"{value:{fmt}}{suffix}"
+
     def row(name: str, m: dict) -> str:
-        mape = "-" if m["mape"] is None else f"{m['mape']:.3f}%"
-        return f"{name:<16} rmse {m['rmse']:<12.6g} mae {m['mae']:<12.6g} mape {mape}"
+        line = (f"{name:<16} rmse {num(m['rmse'], '<12.6g')} mae {num(m['mae'], '<12.6g')} "
+                f"mape {num(m['mape'], '.3f', '%'):<9}")
+        if "mase" in m:
+            line += f" mase {num(m['mase'], '<8.4g')} smape {num(m['smape'], '.3f', '%')}"
+        return line
 
     lines = [f"{target}, {what}: {r['n']} windows",
-             row("model", r) + f"  rmse_scaled {r['rmse_scaled']:.5g}"]
+             row("model", r) + f"  rmse_scaled {num(r['rmse_scaled'], '.5g')}"]
+    names = {"seasonal_naive": f"seasonal({season})" if season else "seasonal",
+             "seasonal_drift": f"drift({season})" if season else "seasonal drift"}
     for name, m in r["baselines"].items():
-        lines.append(row(f"seasonal({season})" if name == "seasonal_naive" else name, m))
+        lines.append(row(names.get(name, name), m))
     skill = r["skill"]
     if skill is None:
         lines.append("skill: undefined (persistence is exact on these windows)")

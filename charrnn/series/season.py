@@ -1,0 +1,185 @@
+"""What a series is like, read from its training rows: its season, whether to take its log, and
+the window that sees it. Pure numpy.
+
+Only ever pass the rows the model learns from (training and validation rows): a season or a
+transform read from the test rows would leak them into the model.
+"""
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import numpy as np
+
+# Periods a calendar suggests, by the step between rows; the first that the data confirm wins.
+CALENDAR = {"hourly": (24, 168), "daily": (7, 365), "weekly": (52,), "monthly": (12,),
+            "quarterly": (4,)}
+MIN_CYCLES = 2.5  # a season must repeat this often in the rows it is read from
+LONGEST_SEARCH = 400  # without a calendar, periods up to this (and up to rows / 4) are tried
+WINDOW_CAP = 104  # the longest default window; longer seasons reach the model by the baseline
+
+
+# ---------------------------------------------------------------------- the calendar
+def _parse(cell: str):
+    """A datetime, a (year, month) period, a float (a plain year or number), or None."""
+    cell = cell.strip()
+    try:
+        return datetime.fromisoformat(cell.replace("Z", "").replace("/", "-"))
+    except ValueError:
+        pass
+    parts = cell.replace("/", "-").split("-")
+    if len(parts) == 2 and all(p.isdigit() for p in parts) and len(parts[0]) == 4:
+        return int(parts[0]), int(parts[1])
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def date_frequency(dates: list[str] | None) -> str | None:
+    """hourly | daily | weekly | monthly | quarterly | yearly, from the commonest step; else None."""
+    if not dates or len(dates) < 3:
+        return None
+    keys = [_parse(d) for d in dates[: min(len(dates), 400)]]
+    if any(k is None for k in keys) or len({type(k) for k in keys}) != 1:
+        return None
+    if isinstance(keys[0], tuple):  # year-month periods
+        steps = np.diff([y * 12 + m for y, m in keys])
+        step = float(np.median(steps))
+        return {1: "monthly", 3: "quarterly", 12: "yearly"}.get(int(step)) if step > 0 else None
+    if isinstance(keys[0], float):  # plain numbers: a step of 1 in a year-like column is yearly
+        step = float(np.median(np.diff(keys)))
+        return "yearly" if step == 1 and 1000 <= keys[0] <= 3000 else None
+    days = float(np.median([(b - a).total_seconds() for a, b in zip(keys, keys[1:])])) / 86400
+    for name, low, high in (("hourly", 0.9 / 24, 1.1 / 24), ("daily", 0.9, 1.1),
+                            ("daily", 1.1, 3.5),  # business days: weekends skipped
+                            ("weekly", 6.5, 7.5), ("monthly", 27, 32), ("quarterly", 88, 93),
+                            ("yearly", 360, 370)):
+        if low <= days <= high:
+            return name
+    return None
+
+
+# ---------------------------------------------------------------------- the season
+def _acf(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """Autocorrelation at lags 0..max_lag (the usual biased estimate, via the FFT)."""
+    x = x - x.mean()
+    n = len(x)
+    size = 1 << (2 * n - 1).bit_length()
+    f = np.fft.rfft(x, size)
+    r = np.fft.irfft(f * np.conj(f), size)[: max_lag + 1]
+    return r / r[0] if r[0] > 0 else np.zeros(max_lag + 1)
+
+
+def _detrended(values: np.ndarray) -> np.ndarray:
+    """The log when every value is positive and they span a factor of 1.5 or more (a growing
+    multiplicative season then has a constant shape), minus a least-squares line."""
+    y = np.asarray(values, float)
+    if y.min() > 0 and y.max() / y.min() > 1.5:
+        y = np.log(y)
+    t = np.arange(len(y), dtype=float)
+    slope, intercept = np.polyfit(t, y, 1)
+    return y - (slope * t + intercept)
+
+
+def _peak(r: np.ndarray, m: int, n: int, strict: bool) -> float | None:
+    """How clearly lag m is a seasonal peak of the ACF r (its height), or None.
+
+    A season makes the ACF dip below zero within the period and rise to a local maximum at it;
+    a trend or random walk (a smooth ACF that decays) or white noise (no dip and rise) do not.
+    A calendar's period (not strict) may peak a little off (a year of 365.25 days, a noisy
+    cycle): the maximum within 3% of m counts.
+    """
+    slack = 0 if strict else m // 33
+    if m + slack + 1 >= len(r) or m < 2:
+        return None
+    near = int(np.argmax(r[m - slack:m + slack + 1])) + m - slack
+    if r[near] < max(r[near - 1], r[near + 1]):
+        return None
+    height = max(0.3, 3.0 / math.sqrt(n)) if strict else max(0.2, 2.5 / math.sqrt(n))
+    dip = float(r[1:near].min())
+    if r[near] < height or dip > -0.1 or r[near] - dip < 0.4:
+        return None
+    return float(r[near])
+
+
+def detect_season(values, dates: list[str] | None = None) -> int | None:
+    """The season of a series (rows per cycle), or None, from its training rows only.
+
+    The calendar proposes periods (monthly 12, quarterly 4, daily 7 then 365, hourly 24 then
+    168, weekly 52); without one, every period from 2 up to rows / 4 is tried and the strictest
+    test applies. A period needs MIN_CYCLES cycles in the rows and a clear ACF peak of the
+    detrended series (see _peak). White noise, random walks and trends give None.
+    """
+    y = np.asarray(values, float).reshape(-1)
+    n = len(y)
+    if n < 12 or not np.all(np.isfinite(y)) or np.ptp(y) == 0:
+        return None
+    x = _detrended(y)
+    freq = date_frequency(dates)
+    if freq in CALENDAR:
+        periods = [m for m in CALENDAR[freq] if n >= MIN_CYCLES * m]
+        if not periods:
+            return None
+        r = _acf(x, max(periods) + max(periods) // 33 + 2)
+        for m in periods:
+            if _peak(r, m, n, strict=False) is not None:
+                return m
+        return None
+    longest = min(LONGEST_SEARCH, int(n / 4))
+    if longest < 2:
+        return None
+    r = _acf(x, longest + 1)
+    peaks = {m: h for m in range(2, longest + 1) if (h := _peak(r, m, n, strict=True))}
+    if not peaks:
+        return None
+    top = max(peaks.values())  # the shortest period nearly as clear as the clearest wins:
+    return min(m for m, h in peaks.items() if h >= 0.8 * top)  # not one of its multiples
+
+
+# ---------------------------------------------------------------------- the transform
+def choose_transform(values, season: int | None = None) -> str:
+    """"log" for a positive series whose swings grow with its level, else "none".
+
+    The rows are cut into chunks (whole seasons where there is one); across chunks, the spread of
+    the changes within a chunk is compared to the chunk's mean level on log-log axes: a slope of
+    1/2 or more, over levels that differ by a factor of 2 or more, means the swings scale with
+    the level (a multiplicative season, or prices), which the log makes additive.
+    """
+    y = np.asarray(values, float).reshape(-1)
+    if len(y) < 16 or not np.all(np.isfinite(y)) or y.min() <= 0:
+        return "none"
+    size = max(season or 0, 8, len(y) // 10)
+    if season and len(y) >= 4 * season:
+        size = season
+    chunks = [y[i:i + size] for i in range(0, len(y) - size + 1, size)]
+    if len(chunks) < 3:
+        return "none"
+    level = np.array([c.mean() for c in chunks])
+    lag = season if season and season < size else 1
+    spread = np.array([np.std(c[lag:] - c[:-lag]) if season and season < size
+                       else np.std(c - np.linspace(c[0], c[-1], len(c))) for c in chunks])
+    if season and season == size:  # a chunk is one season: its spread is the season's swing
+        spread = np.array([np.std(c) for c in chunks])
+    if level.max() / level.min() < 2.0 or np.any(spread <= 0):
+        return "none"
+    slope = np.polyfit(np.log(level), np.log(spread), 1)[0]
+    return "log" if slope >= 0.5 else "none"
+
+
+# ---------------------------------------------------------------------- the window
+def default_window(season: int | None, rows: int, horizon: int = 1, test_frac: float = 0.3,
+                   val_frac: float = 0.1, plain: int = 7, cap: int = WINDOW_CAP) -> int:
+    """Rows each window reads: two seasons where the data allow it (at most `cap`), else the
+    longest that still leaves half the fitting rows' windows, never under `plain` (7, as before a
+    season was known). Without a season: `plain`.
+
+    With a season longer than cap / 2 (a daily series' year), the window covers 2 weeks-like
+    spans at most; the season reaches the model through the seasonal baseline instead.
+    """
+    if not season or season < 2:
+        return plain
+    want = 2 * season if 2 * season <= cap else max(plain, min(cap, 28))
+    fit_rows = int(rows * (1 - test_frac))
+    most = max(plain, fit_rows // 2 - horizon)  # half the fitting rows still make windows
+    return max(plain, min(want, most))

@@ -1,0 +1,189 @@
+"""Issue 12's forecasting core, pure numpy: seasons, transforms that extrapolate, baselines, MASE
+and sMAPE. Deterministic (seeded generators) and fast."""
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from charrnn.errors import CharrnnError
+from charrnn.series.metrics import mase, mase_scale, series_metrics, smape
+from charrnn.series.prepare import (Coder, Windows, baseline_forecast, choose_baseline, prepare,
+                                    rebuild)
+from charrnn.series.season import choose_transform, default_window, detect_season
+from charrnn.series.table import Series
+
+
+def monthly(n):
+    return [f"{1950 + i // 12}-{i % 12 + 1:02d}" for i in range(n)]
+
+
+def daily(n):
+    return [(date(2015, 1, 1) + timedelta(days=i)).isoformat() for i in range(n)]
+
+
+def hourly(n):
+    return [f"2020-01-{1 + i // 24:02d}T{i % 24:02d}:00" for i in range(n)]
+
+
+def quarterly(n):
+    return [f"{1950 + i // 4}-{3 * (i % 4) + 1:02d}" for i in range(n)]
+
+
+def seasonal(m, n, seed, noise=0.5, trend=0.02):
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 10 + trend * t + 2 * np.sin(2 * np.pi * t / m) + rng.normal(0, noise, n)
+
+
+def trend_season(n=216, seed=0, growth=0.012, swing=0.2):
+    """Airline-like: exponential growth, a season whose swing grows with the level."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    return 100 * np.exp(growth * t + swing * np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.02, n))
+
+
+def series(y, dates=None):
+    return Series("s", ["v"], "v", y[:, None], y, dates, "date" if dates else None)
+
+
+# ---------------------------------------------------------------------- seasons
+@pytest.mark.parametrize("m, dates", [(12, monthly), (7, daily), (24, hourly), (4, quarterly)])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_detect_season_finds_known_periods(m, dates, seed):
+    y = seasonal(m, 30 * m if m < 12 else 12 * m, seed)
+    assert detect_season(y, dates(len(y))) == m
+    assert detect_season(y) == m  # the ACF alone finds it too
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_detect_season_says_none_for_noise_and_random_walks(seed):
+    rng = np.random.default_rng(seed)
+    noise = rng.normal(size=300)
+    walk = 50 + np.cumsum(rng.normal(size=300))
+    trend = 0.5 * np.arange(300.0) + rng.normal(size=300)
+    for y in (noise, walk, trend):
+        assert detect_season(y) is None
+        assert detect_season(y, daily(300)) is None
+        assert detect_season(y, monthly(300)) is None
+
+
+def test_a_season_needs_enough_cycles_and_the_log_needs_growing_swings():
+    assert detect_season(seasonal(12, 24, 0), monthly(24)) is None  # two cycles only
+    assert choose_transform(trend_season()) == "log"
+    assert choose_transform(seasonal(12, 240, 0)) == "none"  # constant swings
+    assert choose_transform(trend_season() - 500) == "none"  # not positive
+    assert default_window(None, 500) == 7
+    assert default_window(12, 216) == 24 and default_window(7, 60) == 14
+    assert default_window(12, 40) == 13  # what fits: half the fitting rows
+    assert default_window(365, 1461) == 28  # the baseline carries a long season
+
+
+# ---------------------------------------------------------------------- baselines and coding
+def test_baselines_by_hand():
+    y = np.array([1.0, 2, 4, 8, 16, 32, 64])
+    end = np.array([3, 4, 5])  # forecasts of rows 4, 5, 6 (and on, for h = 2)
+    p, _ = baseline_forecast(y, end, 1, "persistence")
+    assert p[:, 0].tolist() == [8, 16, 32]
+    s, ok = baseline_forecast(y, end, 2, "seasonal", season=2)
+    assert ok.all() and s.tolist() == [[4, 8], [8, 16], [16, 32]]  # y[t+h-2]
+    d, ok = baseline_forecast(y, end, 2, "seasonal_drift", season=2)
+    # y[t+1-2] + y[t] - y[t-2]; for h = 2: y[t] + (y[t] - y[t-2])
+    assert d.tolist() == [[4 + 8 - 2, 8 + 8 - 2], [8 + 16 - 4, 16 + 16 - 4],
+                          [16 + 32 - 8, 32 + 32 - 8]]
+    g, _ = baseline_forecast(y, end, 1, "seasonal_drift", season=2, transform="log")
+    assert np.allclose(g[:, 0], [16, 32, 64])  # in the log: exact on exponential growth
+    _, ok = baseline_forecast(y, np.array([0, 1, 2]), 1, "seasonal_drift", season=2)
+    assert ok.tolist() == [False, False, True]
+
+
+def test_the_chooser_picks_seasonal_drift_on_trend_times_season():
+    y = trend_season()
+    end = np.arange(30, 150)
+    target = y[end + 1][:, None]
+    assert choose_baseline(y, end, target, 12, "log") == "seasonal_drift"
+    assert choose_baseline(y, end, target, 12, "none") == "seasonal_drift"
+    assert choose_baseline(y, end, target, None) == "persistence"
+    p = prepare(series(y, monthly(len(y))), 24, 1, 0.3, 0.1, "train", "delta", season=12,
+                transform="auto")
+    assert (p.coder.baseline, p.coder.transform, p.coder.season) == ("seasonal_drift", "log", 12)
+    rng = np.random.default_rng(0)
+    walk = 50 + np.cumsum(rng.normal(size=300))
+    assert prepare(series(walk), 24, 1, 0.3, 0.1, "train", "delta", season=12).coder.baseline \
+        == "persistence"
+
+
+def test_a_trend_beyond_the_training_range_is_decoded():
+    y = trend_season(growth=0.03, swing=0.05)
+    s = series(y, monthly(len(y)))
+    p = prepare(s, 24, 1, 0.3, 0.1, "train", "delta", season=12, transform="auto")
+    test, fit = p.part("test"), p.part("train")
+    assert test.y.min() > s.target_values[:p.fit_rows].max()  # all test values are new
+    c = p.coder
+    assert np.allclose(c.decode(c.encode(test.y, test), test), test.y)  # round trip
+    assert np.allclose(c.decode(np.zeros_like(test.y), test), test.base)  # zero = the baseline
+    # the baseline extrapolates: its test error is as small as on the training part
+    rel = lambda w: np.sqrt(np.mean(((w.base - w.y) / w.y) ** 2))  # noqa: E731
+    assert rel(test) < 1.5 * rel(fit) and rel(test) < 0.05
+    # inputs read the same at any level: the coded test windows are in the training range
+    x_train, x_test = c.inputs(fit), c.inputs(test)
+    assert x_train.shape[2] == 1 + c.extra_inputs == 2
+    assert np.abs(x_test).max() < 3 * np.abs(x_train).max()
+    assert np.abs(c.encode(test.y, test)).max() < 6
+    # a checkpoint's coder rebuilds the same windows on the same data
+    again = Coder.from_dict(c.to_dict())
+    assert again == c
+    r = rebuild(s, 24, 1, 0.3, p.scaler, again).part("test")
+    assert np.allclose(r.base, test.base) and np.allclose(again.inputs(r), x_test)
+
+
+def test_old_coders_and_the_lecture_mode_are_unchanged():
+    old = {"mode": "delta", "low": -1.0, "span": 3.0, "delta_scale": 0.5, "input_scale": [0.25]}
+    c = Coder.from_dict(old)
+    assert (c.transform, c.baseline, c.season, c.extra_inputs) == ("none", "persistence", None, 0)
+    y, last = np.array([[1.0], [2.0]]), np.array([0.5, 1.0])
+    assert np.allclose(c.encode(y, last), (y - last[:, None]) / 1.5)  # delta_scale * span
+    w = Windows(np.zeros((2, 3, 1), np.float32), y, last, np.array([2, 3]))
+    assert np.allclose(c.decode(c.encode(y, w), w), y)
+    seasonal_coder = Coder("delta", 0.0, 1.0, 1.0, [1.0], "none", "seasonal", 12, 1.0)
+    with pytest.raises(CharrnnError):
+        seasonal_coder.encode(y, last)  # a seasonal baseline needs the windows
+    s = series(np.arange(100.0) + 5)
+    level = prepare(s, 5, 1, 0.3, 0.1, "all", "level", season=4, transform="log")
+    assert level.coder == Coder("level", 5.0, 99.0) and level.windows.base is None
+    assert prepare(s, 5, 1, 0.3, 0.1, "train", "delta").coder.out_scale is None
+
+
+# ---------------------------------------------------------------------- metrics
+def test_mase_and_smape_by_hand():
+    train = np.array([1.0, 3, 2, 4, 3, 5])
+    assert mase_scale(train, None) == pytest.approx((2 + 1 + 2 + 1 + 2) / 5)  # lag 1: 1.6
+    assert mase_scale(train, 2) == pytest.approx((1 + 1 + 1 + 1) / 4)  # lag 2: 1.0
+    pred, actual = np.array([4.0, 6.0]), np.array([5.0, 4.0])
+    assert mase(pred, actual, 1.6) == pytest.approx(1.5 / 1.6)
+    assert smape(pred, actual) == pytest.approx((200 * 1 / 9 + 200 * 2 / 10) / 2)
+    assert smape(np.zeros(2), np.zeros(2)) == 0.0
+    assert mase_scale(np.ones(5), None) is None and mase(pred, actual, None) is None
+
+
+def test_series_metrics_report_mase_and_smape_for_model_and_baselines():
+    y = np.array([1.0, 3, 2, 4, 3, 5, 4, 6, 5, 7])
+    s = series(y)
+    end = np.array([6, 7, 8])
+    w = Windows(np.zeros((3, 2, 1), np.float32), y[end + 1][:, None], y[end], end)
+    pred = np.array([[5.0], [6.0], [6.0]])
+    c = Coder("delta", 1.0, 6.0)
+    r = series_metrics(s, w, pred, c, 2, [], train_rows=6)
+    assert r["mase"] == pytest.approx(np.mean([1, 1, 1]) / 1.0)  # in-sample lag 2 MAE is 1
+    assert r["smape"] == pytest.approx(np.mean([200 / 11, 200 / 11, 200 / 13]))
+    assert set(r["baselines"]) == {"persistence", "seasonal_naive", "seasonal_drift"}
+    naive = r["baselines"]["seasonal_naive"]  # y[t-1]: 5, 4, 6 against 6, 5, 7
+    assert naive["mase"] == pytest.approx(1.0) and naive["smape"] == pytest.approx(
+        np.mean([200 / 11, 200 / 9, 200 / 13]))
+    drift = r["baselines"]["seasonal_drift"]  # y[t-1] + y[t] - y[t-2]: 5+4-3, 4+6-4, 6+5-5
+    assert drift["mae"] == pytest.approx(0.0) and drift["smape"] == 0.0
+    assert all("mase" in m and "smape" in m for m in r["baselines"].values())
+    plain = series_metrics(s, w, pred, c, None, [])  # without train_rows: the old keys only
+    assert set(plain) == {"rmse", "mae", "mape", "rmse_scaled", "baselines", "skill", "n"}
+    import json
+    flat = series_metrics(series(np.ones(10)), w, pred, c, None, [], train_rows=6)
+    assert flat["mase"] is None and "NaN" not in json.dumps(flat)
