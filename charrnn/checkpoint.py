@@ -20,13 +20,30 @@ from charrnn.atomic import atomic_writer
 from charrnn.errors import CharrnnError
 
 FORMAT = "charrnn"
-VERSION = 1
+VERSION = 2
 META_KEY = "charrnn"
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 _DTYPES = {"F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL"}
+_V1_TEXT_TASK = ("seq_len", "sliding")
+_V1_SERIES_TASK = ("window", "horizon", "test_frac", "scale_fit", "target_mode", "loss", "target",
+                   "features", "newest_first", "fill")
+
+
+def _split_train_from_task(meta: dict) -> dict:
+    """v2: "train" holds the shared trainer's settings and "task" what the kind of data reads
+    (v1 mixed them, and series kept no trainer settings but lr, epochs, seed, save_every)."""
+    train = dict(meta["train"]) if isinstance(meta.get("train"), dict) else {}
+    keys = _V1_TEXT_TASK if meta.get("kind") == "text" else _V1_SERIES_TASK
+    meta["task"] = {k: train.pop(k) for k in keys if k in train}
+    if meta.get("kind") == "series":
+        meta.pop("window", None)  # v1 series: the window size, now in "task"; v2: the position
+        train.update(grad_clip=0.0, batch_size=None)  # v1 series: full batch, no clipping
+    meta["train"] = train
+    return meta
+
 
 # version n -> function upgrading metadata of version n to n + 1, each saying what changed.
-MIGRATIONS: dict[int, callable] = {}
+MIGRATIONS: dict[int, callable] = {1: _split_train_from_task}
 
 
 @dataclass
@@ -40,9 +57,13 @@ class Checkpoint:
         return self.meta["kind"]
 
     def group(self, prefix: str) -> dict[str, torch.Tensor]:
-        """Tensors saved under `prefix.`, with the prefix removed."""
-        n = len(prefix) + 1
-        return {k[n:]: v for k, v in self.tensors.items() if k.startswith(prefix + ".")}
+        return group(self.tensors, prefix)
+
+
+def group(tensors: dict, prefix: str) -> dict[str, torch.Tensor]:
+    """Tensors saved under `prefix.`, with the prefix removed."""
+    n = len(prefix) + 1
+    return {k[n:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
 
 
 def resolve(path: str | Path, prefer: str = "best") -> Path:
@@ -176,27 +197,28 @@ def _read_meta(header: dict, name: str) -> dict:
         meta["version"] = version
     if meta.get("kind") not in ("text", "series"):
         raise CharrnnError(f"{name}: unknown checkpoint kind {meta.get('kind')!r}")
-    for key, typ in (("model", dict), ("train", dict)):
+    meta.setdefault("task", {})  # every field of the task's config has a default
+    for key, typ in (("model", dict), ("train", dict), ("task", dict)):
         if not isinstance(meta.get(key), typ):
             raise CharrnnError(f"{name}: metadata lacks a valid {key!r} section")
     _check_shapes(header, meta, name)
-    if meta["kind"] == "text":
-        try:
-            _check_text_meta(header, meta)
-        except (TypeError, ValueError, KeyError) as e:
-            raise CharrnnError(f"{name}: invalid metadata ({e}); not a checkpoint charrnn wrote") from None
+    try:
+        _check_run_meta(header, meta)
+        if meta["kind"] == "text":
+            _check_text_meta(meta)
+        else:
+            _check_series_meta(meta)
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        raise CharrnnError(f"{name}: invalid metadata ({e}); not a checkpoint charrnn wrote") from None
     return meta
 
 
-def _check_text_meta(header: dict, meta: dict) -> None:
-    """Everything sample, eval and --resume will read, checked before any of it is used."""
+def _check_run_meta(header: dict, meta: dict) -> None:
+    """Everything --resume will read, checked before any of it is used."""
     from charrnn.config import ModelConfig, TrainConfig, check_types
 
     check_types(TrainConfig, meta["train"])
-    vocab = meta.get("vocab")
-    if not isinstance(vocab, str) or not vocab or vocab != "".join(sorted(set(vocab))):
-        raise ValueError("the vocabulary is not a sorted string of distinct characters")
-    for key in ("epoch", "step", "window", "epoch_steps"):
+    for key in ("epoch", "step", "window", "epoch_steps", "best_epoch"):
         if not isinstance(meta.get(key, 0), int) or isinstance(meta.get(key, 0), bool) or meta.get(key, 0) < 0:
             raise ValueError(f"{key} is not a count")
     for key in ("epoch_loss_sum", "best_loss"):
@@ -217,6 +239,28 @@ def _check_text_meta(header: dict, meta: dict) -> None:
         if key.startswith("carry.") and (len(info["shape"]) != 3 or info["shape"][0] != cfg.num_layers
                                          or info["shape"][2] != cfg.hidden_size):
             raise ValueError(f"{key} does not fit the model")
+
+
+def _check_text_meta(meta: dict) -> None:
+    """What sample and eval read of a text model."""
+    from charrnn.config import check_types
+    from charrnn.text.task import TextConfig
+
+    check_types(TextConfig, meta["task"])
+    vocab = meta.get("vocab")
+    if not isinstance(vocab, str) or not vocab or vocab != "".join(sorted(set(vocab))):
+        raise ValueError("the vocabulary is not a sorted string of distinct characters")
+
+
+def _check_series_meta(meta: dict) -> None:
+    """What eval and forecast read of a series model."""
+    from charrnn.config import check_types
+    from charrnn.series.task import SeriesConfig
+
+    check_types(SeriesConfig, meta["task"])
+    for key in ("scaler", "coder", "columns"):
+        if not isinstance(meta.get(key), dict):
+            raise ValueError(f"{key} is not a mapping")
 
 
 def _check_shapes(header: dict, meta: dict, name: str) -> None:

@@ -1,6 +1,7 @@
 """Frozen configs that flow from the CLI into the engine and into every checkpoint.
 
-`sample`, `eval` and `--resume` rebuild exactly what was trained from these dicts.
+`ModelConfig` is the network's shape and `TrainConfig` the trainer's settings, for every kind
+of data; `sample`, `eval` and `--resume` rebuild exactly what was trained from these dicts.
 """
 from __future__ import annotations
 
@@ -31,23 +32,24 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How a text model is trained; stored so `--resume` carries on the same run."""
+    """How the trainer runs, whatever the data; stored so `--resume` carries on the same run.
 
-    seq_len: int = 100
-    batch_size: int | None = 32  # None with --sliding: all windows in one batch
-    sliding: bool = False
+    Each task adds its own config (`TextConfig`, `SeriesConfig`) for what it reads.
+    """
+
     lr: float = 3e-3
     lr_decay: float = 1.0  # multiplied into the learning rate after every epoch
     lr_schedule: str = "constant"  # constant | cosine (to 10% at the end of the run)
     warmup_steps: int = 0  # linear warm-up of the learning rate over the first steps
-    grad_clip: float = 5.0
+    grad_clip: float = 5.0  # 0: no clipping
     weight_decay: float = 0.0
+    batch_size: int | None = 32  # None: every window in one batch (full batch)
+    val_frac: float = 0.1
     epochs: int = 20
     max_steps: int | None = None
     time_budget: float | None = None  # seconds of training, then validate, save, stop
-    val_frac: float = 0.1
     seed: int = 1234
-    save_every: float = 180.0  # seconds between `last` checkpoints within an epoch
+    save_every: float = 180.0  # checkpoints are never more than this many seconds old
     precision: str = "auto"  # auto | fp32 | bf16
 
 
@@ -61,7 +63,7 @@ def from_dict(cls, data: dict):
     return cls(**{k: v for k, v in data.items() if k in names})
 
 
-_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (list,)}
 
 
 def check_types(cls, data: dict) -> None:

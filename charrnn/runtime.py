@@ -1,4 +1,4 @@
-"""Device, precision and signal plumbing shared by the text and series trainers."""
+"""Device, precision, signals and process-wide settings, for every command."""
 from __future__ import annotations
 
 import contextlib
@@ -29,6 +29,24 @@ def resolve_device(name: str) -> torch.device:
                               and torch.backends.mps.is_available()):
         raise CharrnnError("--device mps: no Apple GPU is available here; use --device cpu")
     return torch.device(name)
+
+
+@contextlib.contextmanager
+def isolated():
+    """Process-wide torch settings a command changes (threads, global RNG, flush-denormal,
+    TF32, cudnn benchmark) are put back when it ends, so one command in a process (a test,
+    a notebook) does not leak into the next."""
+    threads = torch.get_num_threads()
+    cuda_flags = (torch.backends.cudnn.benchmark, torch.backends.cuda.matmul.allow_tf32,
+                  torch.backends.cudnn.allow_tf32)
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+            torch.set_flush_denormal(False)  # torch's default; it cannot be read back
+            (torch.backends.cudnn.benchmark, torch.backends.cuda.matmul.allow_tf32,
+             torch.backends.cudnn.allow_tf32) = cuda_flags
 
 
 def setup_device(device: torch.device) -> None:

@@ -124,7 +124,7 @@ CASES = [
     ("sample newer format", lambda t, c: (["sample", "--ckpt", _newer(c, t)], None, "newer")),
     ("sample vocabulary as a list", lambda t, c: (["sample", "--ckpt", _crafted(c, t, lambda h, m: m.update(vocab=list(m["vocab"])))], None, "vocabulary")),
     ("sample unsorted vocabulary", lambda t, c: (["sample", "--ckpt", _crafted(c, t, lambda h, m: m.update(vocab=m["vocab"][::-1]))], None, "vocabulary")),
-    ("sample seq_len as text", lambda t, c: (["sample", "--ckpt", _crafted(c, t, lambda h, m: m["train"].update(seq_len="ten"))], None, "seq_len")),
+    ("sample seq_len as text", lambda t, c: (["sample", "--ckpt", _crafted(c, t, lambda h, m: m["task"].update(seq_len="ten"))], None, "seq_len")),
     ("sample hidden size as text", lambda t, c: (["sample", "--ckpt", _crafted(c, t, lambda h, m: m["model"].update(hidden_size="5"))], None, "hidden_size")),
     ("resume epoch as text", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(epoch="x"))], None, "epoch")),
     ("resume malformed optimizer", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(optimizer={"param_groups": 5}))], None, "optimizer")),

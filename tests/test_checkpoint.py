@@ -19,7 +19,7 @@ def write(path, version=1, kind="text", vocab="abc", cfg=CFG, extra=None):
     tensors.update(extra or {})
     meta = {"kind": kind, "model": to_dict(cfg), "train": to_dict(TrainConfig()), "vocab": vocab}
     checkpoint.save(path, tensors, meta)
-    if version != 1:  # rewrite the header's version in place
+    if version != checkpoint.VERSION:  # rewrite the header's version in place
         raw = path.read_bytes()
         n = struct.unpack("<Q", raw[:8])[0]
         header = json.loads(raw[8:8 + n])

@@ -5,10 +5,11 @@ from rich.console import Console
 from charrnn.engine.views import JsonLines, LiveView, PlainLines, training_views
 from charrnn.engine.events import CheckpointSaved, EpochEnd, Progress, TrainEnd, TrainStart
 
-START = TrainStart(corpus="hihello", chars=7, vocab_size=5, parameters=100, device="cpu",
-                   precision="fp32", epochs=50, windows_per_epoch=1, batch_size=1, seq_len=6)
+START = TrainStart(kind="text", name="hihello", facts=["7 chars", "vocab 5", "seq 6"],
+                   parameters=100, device="cpu", precision="fp32", epochs=50,
+                   windows_per_epoch=1, batch_size=1)
 EPOCH = EpochEnd(epoch=3, step=3, train_loss=1.25, val_loss=None, best_loss=1.25, is_best=True,
-                 chars_per_sec=1234.0, predictions=[("hihell", "ihello"), ("a\nb", "b\nc")],
+                 speed=1234.0, predictions=[("hihell", "ihello"), ("a\nb", "b\nc")],
                  sample="hello there")
 
 
@@ -17,7 +18,7 @@ def test_live_view_renders_loss_and_predicted_strings():
     view = LiveView(console)
     view(START)
     view(Progress(epoch=2, step=3, window=1, windows_per_epoch=1, train_loss=1.3,
-                  chars_per_sec=900.0, elapsed=2.0, fraction_done=0.06))
+                  speed=900.0, elapsed=2.0, fraction_done=0.06))
     view(EPOCH)
     view(CheckpointSaved("checkpoints/hihello/best.safetensors", "best"))
     console.print(view.render())

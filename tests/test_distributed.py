@@ -10,7 +10,7 @@ import torch
 from charrnn import checkpoint
 from charrnn.config import ModelConfig, TrainConfig
 from charrnn.distributed import World, shard
-from charrnn.engine.trainer import TextTrainer, split_text
+from charrnn.text.task import TextConfig, split_text, text_trainer
 from charrnn.text.data import StreamWindows, Vocab
 
 from conftest import CORPORA, run_cli
@@ -37,10 +37,11 @@ def test_two_processes_take_one_big_batch_step_together(tmp_path):
     # the same step in one process: both ranks' windows stacked into one batch
     text = (CORPORA / "ship.txt").read_text()
     vocab = Vocab.from_text(text)
-    cfg = TrainConfig(seq_len=10, batch_size=3, val_frac=0.0, seed=5, max_steps=1)
-    data = split_text(vocab.encode(text), vocab, "ship", cfg)
+    cfg = TrainConfig(batch_size=3, val_frac=0.0, seed=5, max_steps=1)
+    data = split_text(vocab.encode(text), vocab, "ship", 10, cfg.val_frac)
     model_cfg = ModelConfig(input_size=len(vocab), output_size=len(vocab), embed=8, hidden_size=16)
-    single = TextTrainer(data, model_cfg, cfg, tmp_path / "one", torch.device("cpu"), "fp32")
+    single = text_trainer(data, model_cfg, cfg, TextConfig(seq_len=10), tmp_path / "one",
+                          torch.device("cpu"), "fp32")
     xs, ys = [], []
     for rank in range(2):
         x, y = StreamWindows(shard(data.train_ids, World(rank, 2)), 3, 10).window(0)

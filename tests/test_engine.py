@@ -6,7 +6,7 @@ import torch
 
 from charrnn import checkpoint
 from charrnn.config import ModelConfig, TrainConfig
-from charrnn.engine.trainer import TextTrainer, split_text
+from charrnn.text.task import TextConfig, split_text, text_trainer
 from charrnn.errors import CharrnnError, Interrupted, TrainingFailed
 from charrnn.engine.events import EpochEnd, Progress, TrainEnd
 from charrnn.text.data import Vocab
@@ -18,12 +18,13 @@ SHIP = (CORPORA / "ship.txt").read_text()
 
 def make_trainer(out, listeners=(), resume=None, **train):
     vocab = Vocab.from_text(SHIP)
-    cfg = TrainConfig(**{"seq_len": 10, "batch_size": 4, "val_frac": 0.2, "lr": 0.01,
-                         "epochs": 4, "seed": 7, **train})
-    data = split_text(vocab.encode(SHIP), vocab, "ship", cfg)
+    cfg = TrainConfig(**{"batch_size": 4, "val_frac": 0.2, "lr": 0.01, "epochs": 4, "seed": 7,
+                         **train})
+    data = split_text(vocab.encode(SHIP), vocab, "ship", 10, cfg.val_frac)
     model_cfg = ModelConfig(input_size=len(vocab), output_size=len(vocab), embed=8,
                             hidden_size=16, num_layers=2, dropout=0.1)
-    return TextTrainer(data, model_cfg, cfg, out, torch.device("cpu"), "fp32", listeners, resume)
+    return text_trainer(data, model_cfg, cfg, TextConfig(seq_len=10), out, torch.device("cpu"),
+                        "fp32", listeners, resume)
 
 
 def weights(path):
@@ -65,7 +66,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
     trainer.run()
     before = (tmp_path / "last.safetensors").read_bytes()
     trainer = make_trainer(tmp_path, epochs=6, resume=checkpoint.load(tmp_path / "last.safetensors"))
-    import charrnn.engine.trainer as engine
+    import charrnn.text.task as engine
     monkeypatch.setattr(engine, "sequence_loss", lambda logits, y: logits.sum() * float("nan"))
     with pytest.raises(TrainingFailed, match="nan"):
         trainer.run()
@@ -88,8 +89,10 @@ def test_time_budget_and_step_limit_end_the_run(tmp_path):
     events = []
     end = make_trainer(tmp_path, listeners=[events.append], epochs=1000, time_budget=1.0).run()
     assert end.stop_reason == "time_budget"
-    assert isinstance(events[-1], TrainEnd) and isinstance(events[-2], EpochEnd)
-    assert events[-2].step == checkpoint.load(tmp_path / "last.safetensors").meta["step"]
+    # the last epoch (cut short) is reported, then the final checkpoints, then the end
+    last_epoch = [e for e in events if isinstance(e, EpochEnd)][-1]
+    assert isinstance(events[-1], TrainEnd) and events.index(last_epoch) < len(events) - 1
+    assert last_epoch.step == checkpoint.load(tmp_path / "last.safetensors").meta["step"]
     end = make_trainer(tmp_path / "s", epochs=1000, max_steps=5).run()
     assert end.stop_reason == "max_steps"
     assert checkpoint.load(tmp_path / "s" / "last.safetensors").meta["step"] == 5
@@ -98,14 +101,14 @@ def test_time_budget_and_step_limit_end_the_run(tmp_path):
 def test_too_short_corpus_is_refused():
     vocab = Vocab.from_text("abc")
     with pytest.raises(CharrnnError, match="shorter than one window"):
-        split_text(vocab.encode("abcabc"), vocab, "x", TrainConfig(seq_len=10, val_frac=0))
+        split_text(vocab.encode("abcabc"), vocab, "x", seq_len=10, val_frac=0)
     with pytest.raises(CharrnnError, match="--val-frac 0"):
-        split_text(vocab.encode("abcabcabcabc"), vocab, "x", TrainConfig(seq_len=10, val_frac=0.1))
+        split_text(vocab.encode("abcabcabcabc"), vocab, "x", seq_len=10, val_frac=0.1)
 
 
 def test_events_carry_predicted_strings(tmp_path):
     class Watcher(list):
-        wants_text = True
+        wants_preview = True
 
         def __call__(self, event):
             self.append(event)

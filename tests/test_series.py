@@ -1,5 +1,6 @@
 """charrnn.series, series_engine and series_view with tiny series; the lecture's file by path."""
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,12 +12,13 @@ from charrnn.engine.events import CheckpointSaved
 from charrnn.series.prepare import Coder, Scaler, fit_rows, make_windows, prepare, split_windows
 from charrnn.series.table import Series, next_dates, parse_table, select
 from charrnn.series.metrics import persistence, scores, seasonal_naive
-from charrnn.series.task import (SeriesConfig, SeriesEnd, SeriesEpoch, SeriesStart,
-                                   SeriesTrainer, model_config, predict)
-from charrnn.series.render import SeriesPlainLines, sparkline, text_plot
+from charrnn.engine.events import EpochEnd, TrainEnd, TrainStart
+from charrnn.engine.trainer import Trainer
+from charrnn.engine.views import PlainLines
+from charrnn.series.render import sparkline, text_plot
+from charrnn.series.task import SERIES_TRAINING, SeriesConfig, SeriesTask, model_config, predict
 
-LECTURE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "data-02-stock_daily.csv"
-needs_lecture = pytest.mark.skipif(not LECTURE.exists(), reason="lecture data not present")
+LECTURE = Path(__file__).resolve().parent.parent / "corpora" / "data-02-stock_daily.csv"
 
 
 def table(text, **kw):
@@ -184,7 +186,6 @@ def test_seasonal_naive_looks_one_season_back():
     assert persistence(w)[:, 0].tolist() == w.last.tolist()
 
 
-@needs_lecture
 def test_lecture_persistence_in_dollars_and_on_the_leaky_scaled_axis():
     s = select(parse_table(LECTURE.read_text(), "lecture"), None, None, newest_first=True)
     assert len(s) == 732 and s.target == "Close" and len(s.features) == 5
@@ -215,11 +216,12 @@ def seasonal_series(n=300, seed=0):
 
 def train_small(tmp_path, mode="delta", epochs=5, listeners=(), seed=0, horizon=1):
     s = seasonal_series()
-    cfg = SeriesConfig(epochs=epochs, target_mode=mode, seed=seed, target="v", features=["v"],
-                       horizon=horizon)
-    data = prepare(s, cfg.window, horizon, cfg.test_frac, cfg.val_frac, cfg.scale_fit, mode)
-    trainer = SeriesTrainer(data, model_config("lstm", 5, 1, 1, horizon), cfg, tmp_path,
-                            torch.device("cpu"), list(listeners))
+    cfg = SeriesConfig(target_mode=mode, target="v", features=["v"], horizon=horizon)
+    train_cfg = replace(SERIES_TRAINING, epochs=epochs, seed=seed)
+    data = prepare(s, cfg.window, horizon, cfg.test_frac, train_cfg.val_frac, cfg.scale_fit, mode)
+    task = SeriesTask(data, cfg, torch.device("cpu"))
+    trainer = Trainer(task, model_config("lstm", 5, 1, 1, horizon), train_cfg, tmp_path,
+                      torch.device("cpu"), "fp32", list(listeners))
     return trainer, data
 
 
@@ -234,8 +236,8 @@ def test_engine_emits_events_and_saves_best_and_last(tmp_path):
     trainer, _ = train_small(tmp_path, epochs=4, listeners=[events.append])
     end = trainer.run()
     kinds = [type(e) for e in events]
-    assert kinds == [SeriesStart] + [SeriesEpoch] * 4 + [CheckpointSaved] * 2 + [SeriesEnd]
-    assert [e.epoch for e in events if isinstance(e, SeriesEpoch)] == [1, 2, 3, 4]
+    assert kinds == [TrainStart] + [EpochEnd] * 4 + [CheckpointSaved] * 2 + [TrainEnd]
+    assert [e.epoch for e in events if isinstance(e, EpochEnd)] == [1, 2, 3, 4]
     assert all(math.isfinite(e.train_loss) and e.val_loss is not None for e in events[1:5])
     assert Path(end.best_path).name == "best.safetensors" and Path(end.last_path).exists()
     assert events[1].points == []  # nobody asked for a preview: none computed
@@ -260,7 +262,7 @@ def test_engine_learns_a_seasonal_series(tmp_path):
 
 def test_preview_and_plain_lines(tmp_path, capsys):
     events = []
-    view = SeriesPlainLines()
+    view = PlainLines()
     trainer, _ = train_small(tmp_path, epochs=2, listeners=[view, events.append])
     trainer.run()
     epoch = events[1]
@@ -283,7 +285,7 @@ def test_ctrl_c_saves_best_and_last_then_stops(tmp_path):
     from charrnn.errors import Interrupted
 
     def interrupt_at_2(event):
-        if isinstance(event, SeriesEpoch) and event.epoch == 2:
+        if isinstance(event, EpochEnd) and event.epoch == 2:
             os.kill(os.getpid(), signal.SIGINT)  # the handler only sets a flag
 
     trainer, _ = train_small(tmp_path, epochs=50, listeners=[interrupt_at_2])

@@ -15,8 +15,7 @@ from typer.testing import CliRunner
 
 from charrnn.cli import app
 
-LECTURE = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "data-02-stock_daily.csv"
-needs_lecture = pytest.mark.skipif(not LECTURE.exists(), reason="lecture data not present")
+LECTURE = Path(__file__).resolve().parent.parent / "corpora" / "data-02-stock_daily.csv"
 FAST = ["--epochs", "5", "--hidden", "5", "--device", "cpu"]
 
 
@@ -73,7 +72,6 @@ def default_runs(tmp_path_factory):
     return runs
 
 
-@needs_lecture
 def test_must_show_1_persistence_in_dollars_on_218_test_windows(default_runs):
     r = default_runs[0]
     assert set(r) == {"rmse", "mae", "mape", "rmse_scaled", "baselines", "skill", "n"}
@@ -84,14 +82,12 @@ def test_must_show_1_persistence_in_dollars_on_218_test_windows(default_runs):
     assert r["skill"] == pytest.approx(1 - r["rmse"] / p["rmse"])
 
 
-@needs_lecture
 def test_must_show_3_default_model_is_no_worse_than_persistence(default_runs):
     ratios = [r["rmse"] / r["baselines"]["persistence"]["rmse"] for r in default_runs]
     print("default model RMSE / persistence, seeds 1-3:", [round(x, 4) for x in ratios])
     assert np.mean(ratios) <= 1.01
 
 
-@needs_lecture
 def test_must_show_2_lecture_model_in_the_lecture_range(tmp_path):
     result = train(LECTURE, tmp_path, "--newest-first", "--scale-fit", "all", "--target-mode",
                    "level", "--loss", "sse")
@@ -206,7 +202,8 @@ def test_checkpoint_carries_the_series_metadata(tmp_path):
     train(data, tmp_path / "m", *FAST, "--quiet")
     meta = checkpoint.load(tmp_path / "m", kind="series").meta
     assert meta["columns"] == {"features": ["value"], "target": "value", "date": "month"}
-    assert meta["window"] == 7 and meta["horizon"] == 1 and meta["target_mode"] == "delta"
+    task = meta["task"]  # what the model reads (v2); meta["window"] is the trainer's position
+    assert task["window"] == 7 and task["horizon"] == 1 and task["target_mode"] == "delta"
     assert meta["scaler"]["fit"] == "train" and meta["scaler"]["columns"] == ["value"]
     assert meta["order"] == {"date_column": "month", "newest_first": False}
 

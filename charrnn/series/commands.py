@@ -1,138 +1,103 @@
-"""The series commands: `train-series`, `forecast`, and `eval` of a series checkpoint.
+"""The series commands' work: `train-series`, `forecast`, and `eval` of a series checkpoint.
 
-`register(app)` adds the typer commands (thin: parse, then call the functions below). Those
-functions read the CSV, build configs, call the engine and print data to stdout; notes,
-warnings and progress go to stderr. Heavy imports (numpy, torch) happen inside them.
+series/cli.py parses; these functions read the CSV, build configs, call the trainer and print
+data to stdout; notes, warnings and progress go to stderr. Heavy imports (numpy, torch)
+happen inside them.
 """
+from __future__ import annotations
 
-import json  # annotations stay live (no __future__): typer reads the local Cell and Device
+import json
 import sys
-from enum import Enum
+from dataclasses import replace
 from pathlib import Path
-from typing import Optional
-
-import typer
 
 from charrnn.errors import CharrnnError
 
-
-class ScaleFit(str, Enum):
-    train = "train"
-    all = "all"
-
-
-class TargetMode(str, Enum):
-    delta = "delta"
-    level = "level"
-
-
-class Loss(str, Enum):
-    mse = "mse"
-    sse = "sse"
-
-
-def register(app) -> None:
-    # cli.py calls register() after defining these, while it is itself being imported
-    from charrnn.cli import FRACTION, POSITIVE, SEED_MAX, Cell, Device, interval
-
-    @app.command("train-series")
-    def train_series(
-        csv: str = typer.Argument(..., help="CSV file, or '-' for stdin."),
-        target: Optional[str] = typer.Option(None, "--target", help="Column to forecast [default: the last numeric column]."),
-        features: Optional[str] = typer.Option(None, "--features", help="Comma-separated input columns [default: every numeric column]."),
-        window: int = typer.Option(7, "--window", min=1, help="Rows the model reads per forecast."),
-        horizon: int = typer.Option(1, "--horizon", min=1, help="Steps predicted at once; H > 1 predicts 1..H ahead directly."),
-        test_frac: float = typer.Option(0.3, "--test-frac", **interval(0.0, 1.0, low_open=True, high_open=True), help="Last part of the windows held out for testing."),
-        val_frac: float = typer.Option(0.1, "--val-frac", **FRACTION, help="Last part of the training windows, used to pick `best`."),
-        scale_fit: ScaleFit = typer.Option(ScaleFit.train, "--scale-fit", help="Fit min-max scaling on the training rows, or on all rows (the lecture's leaky protocol)."),
-        target_mode: TargetMode = typer.Option(TargetMode.delta, "--target-mode", help="delta: predict the change from the last observed target; level: the target itself (the lecture)."),
-        loss: Loss = typer.Option(Loss.mse, "--loss", help="Mean (mse) or sum (sse, the lecture) of squared errors."),
-        newest_first: bool = typer.Option(False, "--newest-first", help="Rows run newest to oldest (files without a date column)."),
-        fill: bool = typer.Option(False, "--fill", help="Fill gaps in used columns by linear interpolation instead of failing."),
-        cell: Cell = typer.Option(Cell.lstm, "--cell", help="Recurrent cell."),
-        hidden: int = typer.Option(10, "--hidden", min=1, help="Hidden units per layer."),
-        layers: int = typer.Option(1, "--layers", min=1, help="Stacked layers."),
-        lr: float = typer.Option(0.01, "--lr", **POSITIVE, help="Adam learning rate."),
-        epochs: int = typer.Option(500, "--epochs", min=1, help="Full-batch steps (one per epoch)."),
-        save_every: float = typer.Option(60.0, "--save-every", **POSITIVE, help="Seconds between checkpoints during a long run."),
-        seed: int = typer.Option(1234, "--seed", min=0, max=SEED_MAX, help="Random seed; a CPU run repeats bit for bit."),
-        device: Device = typer.Option(Device.auto, "--device", help="Where to train."),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="Checkpoint folder [default: checkpoints/<csv name>]."),
-        json_out: bool = typer.Option(False, "--json", help="One JSON object per epoch on stdout."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
-    ):
-        """Train a forecaster on a CSV time series.
-
-        Prints the best checkpoint's path (or JSON lines with --json) on stdout.
-        """
-        from charrnn.series.task import SeriesConfig
-
-        cfg = SeriesConfig(window=window, horizon=horizon, test_frac=test_frac, val_frac=val_frac,
-                           scale_fit=scale_fit.value, target_mode=target_mode.value,
-                           loss=loss.value, lr=lr, epochs=epochs, seed=seed, save_every=save_every, target=target or "",
-                           features=split_names(features), newest_first=newest_first, fill=fill)
-        train(csv, cfg, cell.value, hidden, layers, device.value, out, json_out, quiet)
-
-    @app.command("forecast")
-    def forecast_command(
-        csv: str = typer.Argument(..., help="CSV laid out like the training file, or '-'."),
-        ckpt: Path = typer.Option(..., "--ckpt", help="Series checkpoint file, or a folder (its best.safetensors)."),
-        steps: int = typer.Option(1, "--steps", "-k", min=1, help="Steps to forecast past the end of the data."),
-        device: Device = typer.Option(Device.cpu, "--device", help="Where to run the model."),
-    ):
-        """Forecast past the end of a series, as CSV.
-
-        Prints `step,prediction` (or `step,date,prediction` when the data has dates).
-        """
-        forecast(ckpt, csv, steps, device.value)
+SERIES_MODEL = {"cell": "lstm", "hidden": 10, "layers": 1}  # the lecture's network
+SERIES_TASK_OPTIONS = ("window", "horizon", "test_frac", "scale_fit", "target_mode", "loss",
+                       "newest_first", "fill")
 
 
 def split_names(value: str | None) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()] if value else []
 
 
-def note(message: str) -> None:
-    print(message, file=sys.stderr)
+def note(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        print(message, file=sys.stderr)
 
 
 # ---------------------------------------------------------------------- train-series
-def train(csv: str, cfg, cell: str, hidden: int, layers: int, device_name: str,
-          out: Path | None, json_out: bool, quiet: bool) -> None:
-    from dataclasses import replace
+def series_configs(options: dict, resumed: dict | None):
+    """(ModelConfig parts, TrainConfig, SeriesConfig): explicit options win over the lecture's
+    defaults; a resumed run keeps its shape and what it reads."""
+    from charrnn.config import ModelConfig, TrainConfig, from_dict
+    from charrnn.series.task import SERIES_TRAINING, SeriesConfig
+    from charrnn.text.commands import parse_duration, refuse_new_shape
 
+    given = {k: v for k, v in options.items() if v is not None and v is not False}
+    if "time_budget" in given:
+        given["time_budget"] = parse_duration(given["time_budget"])
+    train_fields = {k: v for k, v in given.items() if k in TrainConfig.__dataclass_fields__}
+    if resumed is not None:
+        model_cfg = from_dict(ModelConfig, resumed["model"])
+        refuse_new_shape(given, model_cfg)
+        task = from_dict(SeriesConfig, resumed["task"])
+        for key in SERIES_TASK_OPTIONS + ("target", "features"):
+            if key in given and given[key] != getattr(task, key):
+                raise CharrnnError(f"--{key.replace('_', '-')}: the resumed model was trained "
+                                   f"with {getattr(task, key)!r}; what it reads comes from the "
+                                   f"checkpoint (drop the option, or train a new model)")
+        train = replace(from_dict(TrainConfig, resumed["train"]), max_steps=None, time_budget=None)
+        return model_cfg, replace(train, **train_fields), task
+    model = {k: given.get(k, v) for k, v in SERIES_MODEL.items()}
+    task = SeriesConfig(**{k: given[k] for k in SERIES_TASK_OPTIONS if k in given},
+                        target=given.get("target", ""), features=given.get("features", []))
+    return model, replace(SERIES_TRAINING, **train_fields), task
+
+
+def train(csv: str, options: dict, device_name: str, out: Path | None, resume: Path | None,
+          json_out: bool, quiet: bool) -> None:
+    from charrnn import checkpoint
+    from charrnn.config import ModelConfig
+    from charrnn.engine.session import train_with_views
+    from charrnn.engine.trainer import Trainer
     from charrnn.runtime import resolve_device, setup_device
-    from charrnn.series.table import load_series
     from charrnn.series.prepare import prepare
-    from charrnn.series.task import SeriesTrainer, cpu_threads, model_config
-    from charrnn.engine.views import close_views
-    from charrnn.series.render import series_views
-    from charrnn.text.data import corpus_name
+    from charrnn.series.table import load_series
+    from charrnn.series.task import SeriesTask, cpu_threads, model_config
     from charrnn.text.commands import check_writable
+    from charrnn.text.data import corpus_name
 
-    series = load_series(csv, cfg.target or None, cfg.features or None, cfg.newest_first, cfg.fill)
+    resumed = checkpoint.load(resume, kind="series", prefer="last") if resume is not None else None
+    model, train_cfg, cfg = series_configs(options, resumed.meta if resumed else None)
+    device = resolve_device(device_name)
+    series = load_series(csv, cfg.target or None, cfg.features or None, cfg.newest_first, cfg.fill,
+                         trained=resumed is not None)
     for line in series.notes:
-        note(line)
+        note(line, quiet)
     cfg = replace(cfg, target=series.target, features=series.features)
-    data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, cfg.val_frac, cfg.scale_fit,
-                   cfg.target_mode)
+    data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
+                   cfg.scale_fit, cfg.target_mode)
     if cfg.scale_fit == "all":
         note("warning: --scale-fit all fits the scaling on every row, test rows included: the test "
-             "part leaks into training (the lecture's protocol, for comparison only)")
-    model_cfg = model_config(cell, hidden, layers, len(series.features), cfg.horizon)
-    device = resolve_device(device_name)
-    setup_device(device)
-    out = out if out is not None else Path("checkpoints") / (
-        "stdin-series" if csv == "-" else corpus_name(csv))
+             "part leaks into training (the lecture's protocol, for comparison only)", quiet)
+    model_cfg = model if isinstance(model, ModelConfig) else model_config(
+        model["cell"], model["hidden"], model["layers"], len(series.features), cfg.horizon)
+    if out is None:
+        out = resumed.path.parent if resumed is not None else Path("checkpoints") / (
+            "stdin-series" if csv == "-" else corpus_name(csv))
     check_writable(out)
-    views = series_views(json_out, quiet)
-    try:
-        trainer = SeriesTrainer(data, model_cfg, cfg, out, device, views)
-        with cpu_threads(device, model_cfg, data.split.train):
-            end = trainer.run()
-    finally:
-        close_views(views)
-    if not quiet:
-        note(f"score it on the test part with: charrnn eval --ckpt {end.best_path} {csv}")
+    setup_device(device)
+    precision = "fp32" if train_cfg.precision == "auto" else train_cfg.precision
+    task = SeriesTask(data, cfg, device)
+
+    def trainer(views):
+        return Trainer(task, model_cfg, train_cfg, out, device, precision, views, resumed)
+
+    with cpu_threads(device, model_cfg, data.split.train):
+        end = train_with_views(trainer, out, json_out, quiet)
+    note(f"score it on the test part with: charrnn eval --ckpt {end.best_path} {csv}", quiet)
     if not json_out:
         print(end.best_path)
 
@@ -148,7 +113,7 @@ def load_forecaster(ckpt, device_name: str):
 
     meta = ckpt.meta
     try:
-        cfg = from_dict(SeriesConfig, meta["train"])
+        cfg = from_dict(SeriesConfig, meta["task"])
         scaler, coder = Scaler.from_dict(meta["scaler"]), Coder.from_dict(meta["coder"])
         model_cfg = from_dict(ModelConfig, meta["model"])
         if (model_cfg.input_size != len(cfg.features) or model_cfg.output_size != cfg.horizon

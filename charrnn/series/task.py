@@ -1,94 +1,73 @@
-"""Training the many-to-one forecaster: full-batch steps, `best` by validation loss, events out.
+"""The series task: what a many-to-one forecaster adds to the shared trainer.
 
-Knows nothing of typer or rich. One epoch is one optimizer step over every training window
-(the lecture's protocol), so an epoch takes milliseconds: checkpoints are kept in memory and
-written at the end, on interrupt, and every `--save-every` seconds of a long run.
+Its windows (every row window of the training part, full batch by default as in the
+lecture), the squared-error loss on the coded target, validation in scaled units, the
+per-epoch preview (predicted against actual test points) and the checkpoint's columns,
+scaler and coder.
 """
 from __future__ import annotations
 
 import contextlib
 import math
-import signal
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
-from charrnn import __version__, checkpoint
-from charrnn.config import ModelConfig, to_dict
-from charrnn.errors import CharrnnError, Interrupted, TrainingFailed
-from charrnn.engine.events import CheckpointSaved
-from charrnn.model import RecurrentNet, count_parameters
-from charrnn.runtime import StopSignals
+from charrnn.config import ModelConfig, TrainConfig, to_dict
+from charrnn.distributed import World
+from charrnn.errors import CharrnnError
+from charrnn.model import RecurrentNet
 from charrnn.series.prepare import Prepared, Windows
 
-Listener = Callable[[object], None]
 CURVE_POINTS = 60  # test windows previewed each epoch (sparkline)
 SHOWN_POINTS = 4  # of which shown as numbers
 
 
 @dataclass(frozen=True)
 class SeriesConfig:
-    """How a forecaster is trained and what it reads; stored in every series checkpoint."""
+    """What a forecaster reads and predicts; stored beside the TrainConfig in its checkpoints."""
 
     window: int = 7
     horizon: int = 1
     test_frac: float = 0.3
-    val_frac: float = 0.1
     scale_fit: str = "train"  # train | all (the lecture's protocol: test rows leak into scaling)
     target_mode: str = "delta"  # delta: change from the last observed target | level
     loss: str = "mse"  # mse | sse (the lecture's sum of squares)
-    lr: float = 0.01
-    epochs: int = 500
-    seed: int = 1234
-    save_every: float = 60.0
     target: str = ""
     features: list = field(default_factory=list)
     newest_first: bool = False
     fill: bool = False
 
 
-@dataclass
-class SeriesStart:
-    name: str
-    rows: int
-    features: list[str]
-    target: str
-    train: int
-    val: int
-    test: int
-    parameters: int
-    device: str
-    epochs: int
+# The lecture's training: Adam 0.01, 500 full-batch steps, no clipping, constant rate.
+SERIES_TRAINING = TrainConfig(lr=0.01, epochs=500, grad_clip=0.0, batch_size=None)
 
 
-@dataclass
-class SeriesEpoch:
-    epoch: int
-    epochs: int
-    train_loss: float  # MSE on the scaled target axis, whatever the mode and loss
-    val_loss: float | None
-    best_loss: float
-    best_epoch: int
-    is_best: bool
-    val_rmse: float | None  # real units
-    val_rmse_persistence: float | None
-    points: list[tuple[str, float, float]] = field(default_factory=list)  # label, actual, predicted
-    curve: tuple[list[float], list[float]] = ((), ())  # test actual, predicted (step 1)
-    loss_history: list[float] = field(default_factory=list)
-    elapsed: float = 0.0
+class SeriesWindows:
+    """Training windows as tensors: all in one batch, or batches shuffled per epoch from
+    `seed + epoch` (so a resumed run sees the same order)."""
 
+    carries_state = False
 
-@dataclass
-class SeriesEnd:
-    best_path: str
-    last_path: str
-    best_epoch: int
-    best_loss: float
-    stop_reason: str  # "epochs"
+    def __init__(self, x: torch.Tensor, t: torch.Tensor, batch_size: int | None, seed: int):
+        self.x, self.t, self.seed = x, t, seed  # (N, W, F), (N, H)
+        count = len(x)
+        self.batch_size = count if batch_size is None else max(1, min(batch_size, count))
+        self.num_windows = -(-count // self.batch_size)
+        self._order_epoch, self._order = None, None
+
+    def __len__(self) -> int:
+        return self.num_windows
+
+    def window(self, index: int, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.num_windows == 1:
+            return self.x, self.t
+        if self._order_epoch != epoch:
+            g = torch.Generator().manual_seed(self.seed + epoch)
+            self._order, self._order_epoch = torch.randperm(len(self.x), generator=g), epoch
+        pick = self._order[index * self.batch_size:(index + 1) * self.batch_size]
+        return self.x[pick], self.t[pick]
 
 
 @contextlib.contextmanager
@@ -145,36 +124,28 @@ def model_config(cell: str, hidden_size: int, num_layers: int, n_features: int,
 def predict(model: RecurrentNet, w: Windows, coder, batch: int = 4096) -> np.ndarray:
     """Predictions in real units, (N, H)."""
     device = next(model.parameters()).device
+    was_training = model.training
     model.eval()
     outs = []
     with torch.no_grad():
         for i in range(0, len(w.x), batch):
             x = torch.from_numpy(coder.inputs(w.x[i:i + batch])).to(device)
             outs.append(model.forward_last(x).double().cpu().numpy())  # (B, H)
+    model.train(was_training)
     out = np.concatenate(outs) if outs else np.zeros((0, w.y.shape[1]))
     return coder.decode(out, w.last)
 
 
-class SeriesTrainer:
-    def __init__(self, data: Prepared, model_cfg: ModelConfig, cfg: SeriesConfig, out_dir: Path,
-                 device: torch.device, listeners: list[Listener] = ()):
-        self.data, self.model_cfg, self.cfg = data, model_cfg, cfg
-        self.out_dir, self.device = Path(out_dir), device
-        self.listeners = list(listeners)
-        self.wants_preview = any(getattr(v, "wants_preview", False) for v in self.listeners)
-        torch.manual_seed(cfg.seed)
-        self.model = RecurrentNet(model_cfg)
-        lecture_init(self.model)
-        self.model.to(device)
-        if cfg.target_mode == "delta":  # a zero output is persistence: start there
-            torch.nn.init.zeros_(self.model.head.weight)
-            torch.nn.init.zeros_(self.model.head.bias)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
-        coder = data.coder
+class SeriesTask:
+    kind = "series"
+    unit = "windows"
+    score_initial_model = True  # a delta model starts as persistence: the bar to beat
+
+    def __init__(self, data: Prepared, cfg: SeriesConfig, device: torch.device):
+        self.data, self.cfg, self.device = data, cfg, device
         self.train, self.val = data.part("train"), data.part("val")
-        self.x, self.t = self._tensors(self.train)
         self.val_x, self.val_t = self._tensors(self.val) if len(self.val.x) else (None, None)
-        self.to_scaled = coder.delta_scale ** 2  # objective units -> squared scaled target units
+        self.to_scaled = data.coder.delta_scale ** 2  # objective units -> squared scaled units
         self.val_persistence = (float(np.sqrt(np.mean((self.val.y - self.val.last[:, None]) ** 2)))
                                 if len(self.val.x) else None)
         test = data.part("test")
@@ -183,123 +154,71 @@ class SeriesTrainer:
         shown = pick[np.unique(np.linspace(0, len(pick) - 1, SHOWN_POINTS).astype(int))]
         self.labels = [row_label(data.series, test.end[i] + 1) for i in shown]
         self.shown = np.searchsorted(pick, shown)
-        self.history: list[dict] = []
-        self.best_loss, self.best_epoch, self.best_state = math.inf, 0, None
 
     def _tensors(self, w: Windows):
         x = torch.from_numpy(self.data.coder.inputs(w.x)).to(self.device)  # (N, W, F)
         t = torch.from_numpy(self.data.coder.encode(w.y, w.last)).float().to(self.device)  # (N, H)
         return x, t
 
-    def emit(self, event) -> None:
-        for listener in self.listeners:
-            listener(event)
+    def name(self) -> str:
+        return self.data.series.name
 
-    # ------------------------------------------------------------------ the run
-    def run(self) -> SeriesEnd:
-        cfg, d = self.cfg, self.data
-        self.emit(SeriesStart(d.series.name, len(d.series), d.series.features, d.series.target,
-                              d.split.train, d.split.val, d.split.test,
-                              count_parameters(self.model), str(self.device), cfg.epochs))
-        self.t_start = t_save = time.monotonic()
-        self.epoch = 0
-        self._keep_if_best(self._val_loss(), initial=True)  # epoch 0: the untrained model
-        with StopSignals() as signals:
-            while self.epoch < cfg.epochs:
-                self._epoch()
-                if signals.received is not None:
-                    self._interrupt(signals.received)
-                if time.monotonic() - t_save >= cfg.save_every and self.epoch < cfg.epochs:
-                    self._save()
-                    t_save = time.monotonic()
-        best, last = self._save()
-        end = SeriesEnd(str(best), str(last), self.best_epoch, self.best_loss, "epochs")
-        self.emit(end)
-        return end
+    def start_facts(self) -> list[str]:
+        d = self.data
+        return [f"{len(d.series)} rows", f"{d.series.target} from {', '.join(d.series.features)}",
+                f"windows {d.split.train} train / {d.split.val} val / {d.split.test} test"]
 
-    def _epoch(self) -> None:
-        model = self.model
-        model.train()
-        out = model.forward_last(self.x)  # (N, H)
-        sq = (out - self.t) ** 2
-        loss = sq.sum() if self.cfg.loss == "sse" else sq.mean()
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        self.epoch += 1
-        train_loss = sq.detach().mean().item() * self.to_scaled
-        if not math.isfinite(train_loss):
-            raise TrainingFailed(f"the training loss became {train_loss} at epoch {self.epoch}; "
-                                 f"stopped without saving; try a lower --lr")
-        val_loss = self._val_loss()
-        is_best = self._keep_if_best(val_loss if val_loss is not None else train_loss)
-        self.history.append({"epoch": self.epoch, "train_loss": train_loss, "val_loss": val_loss})
-        self.emit(self._epoch_event(train_loss, val_loss, is_best))
+    def batches(self, train: TrainConfig, world: World) -> SeriesWindows:
+        if world.distributed:
+            raise CharrnnError("train-series trains in one process; run it without torchrun")
+        return SeriesWindows(*self._tensors(self.train), train.batch_size, train.seed)
 
-    def _val_loss(self) -> float | None:
+    def init_model(self, model: RecurrentNet) -> None:
+        lecture_init(model)
+        if self.cfg.target_mode == "delta":  # a zero output is persistence: start there
+            torch.nn.init.zeros_(model.head.weight)
+            torch.nn.init.zeros_(model.head.bias)
+
+    def loss(self, net, batch, carry):
+        x, t = batch
+        out = net.forward_last(x)  # (B, H)
+        sq = (out - t) ** 2
+        objective = sq.sum() if self.cfg.loss == "sse" else sq.mean()
+        return objective, sq.detach().mean() * self.to_scaled, None
+
+    @staticmethod
+    def items(batch) -> int:
+        return len(batch[0])
+
+    def validate(self, model, autocast) -> float | None:
         if self.val_x is None:
             return None
-        self.model.eval()
+        was_training = model.training
+        model.eval()
         with torch.no_grad():
-            out = self.model.forward_last(self.val_x)  # (N, H)
-            return ((out - self.val_t) ** 2).mean().item() * self.to_scaled
+            out = model.forward_last(self.val_x)  # (N, H)
+            loss = ((out - self.val_t) ** 2).mean().item() * self.to_scaled
+        model.train(was_training)
+        return loss
 
-    def _keep_if_best(self, loss: float | None, initial: bool = False) -> bool:
-        if loss is None or not loss < self.best_loss:
-            return False
-        self.best_loss, self.best_epoch = loss, self.epoch
-        self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        return not initial
-
-    def _epoch_event(self, train_loss: float, val_loss: float | None, is_best: bool) -> SeriesEpoch:
+    def epoch_fields(self, model, val_loss, preview: bool) -> dict:
         span = self.data.coder.span
-        event = SeriesEpoch(self.epoch, self.cfg.epochs, train_loss, val_loss, self.best_loss,
-                            self.best_epoch, is_best,
-                            None if val_loss is None else math.sqrt(val_loss) * span,
-                            self.val_persistence, elapsed=time.monotonic() - self.t_start)
-        if self.wants_preview:
-            pred = predict(self.model, self.preview, self.data.coder)[:, 0]
+        fields = {"val_rmse": None if val_loss is None else math.sqrt(val_loss) * span,
+                  "val_rmse_persistence": self.val_persistence}
+        if preview:
+            pred = predict(model, self.preview, self.data.coder)[:, 0]
             actual = self.preview.y[:, 0]
-            event.points = [(label, float(actual[i]), float(pred[i]))
-                            for label, i in zip(self.labels, self.shown)]
-            event.curve = (actual.tolist(), pred.tolist())
-            event.loss_history = [h["val_loss"] if h["val_loss"] is not None else h["train_loss"]
-                                  for h in self.history[-CURVE_POINTS:]]
-        return event
+            fields["points"] = [(label, float(actual[i]), float(pred[i]))
+                                for label, i in zip(self.labels, self.shown)]
+            fields["curve"] = (actual.tolist(), pred.tolist())
+        return fields
 
-    # ------------------------------------------------------------------ saving
-    def meta(self, epoch: int) -> dict:
+    def meta(self) -> dict:
         d, cfg = self.data, self.cfg
         s = d.series
-        return {"kind": "series", "charrnn_version": __version__,
-                "model": to_dict(self.model_cfg), "train": to_dict(cfg), "data": s.name,
+        return {"task": to_dict(cfg), "data": s.name,
                 "columns": {"features": s.features, "target": s.target, "date": s.date_column},
                 "scaler": {**d.scaler.to_dict(), "fit": cfg.scale_fit, "rows": d.fit_rows},
-                "window": cfg.window, "horizon": cfg.horizon,
                 "order": {"date_column": s.date_column, "newest_first": cfg.newest_first},
-                "target_mode": cfg.target_mode, "coder": d.coder.to_dict(),
-                "split": {"train": d.split.train, "val": d.split.val, "test": d.split.test},
-                "epoch": epoch, "best_epoch": self.best_epoch,
-                "best_loss": None if math.isinf(self.best_loss) else self.best_loss,
-                "history": self.history}
-
-    def _save(self) -> tuple[Path, Path]:
-        last = self._write("last", self.model.state_dict(), self.epoch)
-        best = self._write("best", self.best_state or self.model.state_dict(), self.best_epoch)
-        return best, last
-
-    def _write(self, name: str, state: dict, epoch: int) -> Path:
-        tensors = {f"model.{k}": v for k, v in state.items()}
-        try:
-            path = checkpoint.save(self.out_dir / f"{name}.safetensors", tensors, self.meta(epoch))
-        except OSError as e:
-            raise CharrnnError(f"cannot write checkpoint in {self.out_dir} ({e.strerror}); "
-                               f"choose another --out") from None
-        self.emit(CheckpointSaved(str(path), name))
-        return path
-
-    def _interrupt(self, signum: int) -> None:
-        best, _ = self._save()
-        name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
-        raise Interrupted(f"{name}: saved {best} (best of {self.epoch} epochs)",
-                          143 if signum == signal.SIGTERM else 130)
+                "coder": d.coder.to_dict(),
+                "split": {"train": d.split.train, "val": d.split.val, "test": d.split.test}}

@@ -1,7 +1,7 @@
-"""The text commands' work: resolve options into configs, run the engine, print results.
+"""The text commands' work: resolve options into configs, run the trainer, print results.
 
-cli.py parses; this module decides defaults (explicit options always win) and talks to the
-engine; it prints data to stdout and nothing else there.
+text/cli.py parses; this module decides defaults (explicit options always win) and talks to
+the engine; it prints data to stdout and nothing else there.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from pathlib import Path
 from charrnn import checkpoint
 from charrnn.config import UNLIMITED_EPOCHS, ModelConfig, TrainConfig, from_dict
 from charrnn.errors import CharrnnError
+from charrnn.text.task import TextConfig
 
 DEFAULT_BATCH = TrainConfig.batch_size
 DEFAULT_SEQ = 100
@@ -37,6 +38,22 @@ def parse_duration(value: str | None) -> float | None:
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 
+def text_config(options: dict, n_chars: int, resumed: dict | None) -> TextConfig:
+    """Window length and kind: explicit options win, a resumed run keeps its own."""
+    given = {k: v for k, v in options.items() if v is not None and v is not False}
+    if resumed is not None:
+        stored = from_dict(TextConfig, resumed.get("task", {}))
+        return replace(stored, **{k: v for k, v in given.items()
+                                  if k in TextConfig.__dataclass_fields__})
+    n_train = n_chars - int(round(n_chars * _val_frac(given, n_chars)))
+    return TextConfig(seq_len=given.get("seq_len", max(1, min(DEFAULT_SEQ, n_train - 1))),
+                      sliding=bool(given.get("sliding")))
+
+
+def _val_frac(given: dict, n_chars: int) -> float:
+    return given.get("val_frac", 0.0 if n_chars < TINY_CORPUS else 0.1)
+
+
 def resolve_configs(options: dict, n_chars: int, vocab_size: int, resumed: dict | None,
                     speed: Callable[[ModelConfig, int, int], float] | None = None,
                     ) -> tuple[ModelConfig, TrainConfig]:
@@ -48,22 +65,21 @@ def resolve_configs(options: dict, n_chars: int, vocab_size: int, resumed: dict 
         given["time_budget"] = parse_duration(given["time_budget"])
     if resumed is not None:
         model_cfg = from_dict(ModelConfig, resumed["model"])
-        _refuse_new_shape(given, model_cfg)
+        refuse_new_shape(given, model_cfg)
         # limits belong to one invocation: a resumed run is not stopped by the old ones
         train_cfg = replace(from_dict(TrainConfig, resumed["train"]), max_steps=None,
                             time_budget=None)
         train_fields = {k: v for k, v in given.items() if hasattr(train_cfg, k)}
         return model_cfg, replace(train_cfg, **train_fields)
 
-    sliding = bool(given.get("sliding"))
-    val_frac = given.get("val_frac", 0.0 if n_chars < TINY_CORPUS else 0.1)
+    text = text_config(options, n_chars, None)
+    val_frac = _val_frac(given, n_chars)
     n_train = n_chars - int(round(n_chars * val_frac))
-    seq_len = given.get("seq_len", max(1, min(DEFAULT_SEQ, n_train - 1)))
-    if sliding:
+    if text.sliding:
         batch_size = given.get("batch_size")  # None: all windows in one batch
     else:
         batch_size = given.get("batch_size",
-                               max(1, min(DEFAULT_BATCH, (n_train - 1) // max(seq_len, 1))))
+                               max(1, min(DEFAULT_BATCH, (n_train - 1) // max(text.seq_len, 1))))
     model_cfg = ModelConfig(
         cell=given.get("cell", "lstm"), input_size=vocab_size, output_size=vocab_size,
         embed=given.get("embed", DEFAULT_EMBED), num_layers=given.get("layers", DEFAULT_LAYERS),
@@ -74,12 +90,11 @@ def resolve_configs(options: dict, n_chars: int, vocab_size: int, resumed: dict 
         from charrnn.text.sizing import choose_hidden
 
         hidden = choose_hidden(model_cfg, n_train, given.get("time_budget"), lambda width: (
-            speed(replace(model_cfg, hidden_size=width), batch_size or 1, seq_len) if speed
+            speed(replace(model_cfg, hidden_size=width), batch_size or 1, text.seq_len) if speed
             else math.inf))
     model_cfg = replace(model_cfg, hidden_size=hidden)
     train_fields = {k: v for k, v in given.items() if k in TrainConfig.__dataclass_fields__}
-    train_fields.update(seq_len=seq_len, batch_size=batch_size, val_frac=val_frac,
-                        sliding=sliding)
+    train_fields.update(batch_size=batch_size, val_frac=val_frac)
     if "time_budget" in given:  # the budget is the horizon: warm up, decay to its end
         train_fields.setdefault("lr_schedule", "cosine")
         train_fields.setdefault("warmup_steps", BUDGET_WARMUP_STEPS)
@@ -91,7 +106,7 @@ MODEL_OPTIONS = {"cell": "cell", "hidden": "hidden_size", "layers": "num_layers"
                  "dropout": "dropout"}
 
 
-def _refuse_new_shape(given: dict, model_cfg: ModelConfig) -> None:
+def refuse_new_shape(given: dict, model_cfg: ModelConfig) -> None:
     """On resume the model's shape comes from the checkpoint; a different one is an error."""
     for option, field in MODEL_OPTIONS.items():
         if option in given and given[option] != getattr(model_cfg, field):
@@ -119,30 +134,33 @@ def check_writable(folder: Path) -> None:
 class TrainingSetup:
     """Everything a text run needs before its first step (the CLI and the benchmarks share it)."""
 
-    data: object  # engine.TextData
+    data: object  # text.task.TextData
     model_cfg: ModelConfig
     train_cfg: TrainConfig
+    text_cfg: TextConfig
     out: Path
     device: object  # torch.device
     precision: str
     resumed: object  # checkpoint.Checkpoint | None
     world: object  # distributed.World
 
-    def trainer(self, listeners):
-        from charrnn.engine.trainer import TextTrainer
+    def trainer(self, listeners=()):
+        from charrnn.engine.trainer import Trainer
+        from charrnn.text.task import TextTask
 
-        return TextTrainer(self.data, self.model_cfg, self.train_cfg, self.out, self.device,
-                           self.precision, listeners, self.resumed, self.world)
+        task = TextTask(self.data, self.text_cfg, self.train_cfg.seed)
+        return Trainer(task, self.model_cfg, self.train_cfg, self.out, self.device,
+                       self.precision, listeners, self.resumed, self.world)
 
 
 def prepare_training(corpus: str, out: Path | None, options: dict, device_name: str,
                      resume: Path | None, quiet: bool) -> TrainingSetup:
-    from charrnn.text.corpus import load_corpus
     from charrnn.distributed import from_main, init_world
-    from charrnn.engine.trainer import split_text
     from charrnn.runtime import autocast_factory, resolve_device, resolve_precision, setup_device
-    from charrnn.text.sizing import measure_chars_per_sec
+    from charrnn.text.corpus import load_corpus
     from charrnn.text.data import Vocab, corpus_name
+    from charrnn.text.sizing import measure_chars_per_sec
+    from charrnn.text.task import split_text
 
     resumed = checkpoint.load(resume, kind="text", prefer="last") if resume is not None else None
     loaded = load_corpus(corpus, Vocab(resumed.meta["vocab"]) if resumed else None)
@@ -159,8 +177,10 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
                                                           autocast_factory(precision, device))
         return measured[cfg.hidden_size]
 
+    resumed_meta = resumed.meta if resumed else None
+    text_cfg = text_config(options, len(loaded.ids), resumed_meta)
     model_cfg, train_cfg = resolve_configs(options, len(loaded.ids), len(loaded.vocab),
-                                           resumed.meta if resumed else None, speed)
+                                           resumed_meta, speed)
     model_cfg = replace(model_cfg, hidden_size=from_main(model_cfg.hidden_size, world))
     if measured and not quiet and world.is_main:
         speeds = ", ".join(f"{w}: {v:,.0f}" for w, v in sorted(measured.items(), reverse=True))
@@ -168,28 +188,28 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
               f"{train_cfg.time_budget:g} s budget on this machine (training chars/s by width: "
               f"{speeds}); give --hidden to choose", file=sys.stderr)
     name = corpus_name(corpus)
-    data = split_text(loaded.ids, loaded.vocab, name, train_cfg)
-    if world.distributed and train_cfg.sliding:
+    data = split_text(loaded.ids, loaded.vocab, name, text_cfg.seq_len, train_cfg.val_frac,
+                      text_cfg.sliding)
+    if world.distributed and text_cfg.sliding:
         raise CharrnnError("--sliding trains in one process; run it without torchrun")
     precision = resolve_precision(train_cfg.precision, device, model_cfg.hidden_size)
     if out is None:
         out = resumed.path.parent if resumed is not None else Path("checkpoints") / name
     if world.is_main:
         check_writable(out)
-    return TrainingSetup(data, model_cfg, train_cfg, out, device, precision, resumed, world)
+    return TrainingSetup(data, model_cfg, train_cfg, text_cfg, out, device, precision, resumed,
+                         world)
 
 
 def train(corpus: str, out: Path | None, options: dict, device_name: str, resume: Path | None,
           json_out: bool, quiet: bool) -> None:
-    from charrnn.engine.views import close_views, training_views
     from charrnn.distributed import close_world
+    from charrnn.engine.session import train_with_views
 
     setup = prepare_training(corpus, out, options, device_name, resume, quiet)
-    views = training_views(json_out, quiet) if setup.world.is_main else []
     try:
-        end = setup.trainer(views).run()
+        end = train_with_views(setup.trainer, setup.out, json_out, quiet, setup.world.is_main)
     finally:
-        close_views(views)
         close_world(setup.world)
     if not json_out and setup.world.is_main:
         print(end.best_path)
@@ -267,12 +287,13 @@ def evaluate(ckpt: checkpoint.Checkpoint, data: str, json_out: bool, device_name
     ids, _ = vocab.encode_known(text)
     unknown_count = len(text) - len(ids)
     train_cfg = from_dict(TrainConfig, ckpt.meta["train"])
+    text_cfg = from_dict(TextConfig, ckpt.meta["task"])
     device = next(model.parameters()).device
-    if train_cfg.sliding:
-        if len(ids) < train_cfg.seq_len + 1:
+    if text_cfg.sliding:
+        if len(ids) < text_cfg.seq_len + 1:
             raise CharrnnError(f"data {data}: {len(ids)} known characters is shorter than the "
-                               f"model's window of {train_cfg.seq_len} + 1")
-        scores = score_sliding(model, ids, train_cfg.seq_len)
+                               f"model's window of {text_cfg.seq_len} + 1")
+        scores = score_sliding(model, ids, text_cfg.seq_len)
     else:
         if len(ids) < 2:
             raise CharrnnError(f"data {data}: fewer than two characters the model knows; "

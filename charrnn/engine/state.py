@@ -1,0 +1,68 @@
+"""What a run carries from one process to the next: its position, best and history, and the
+optimizer's state as safetensors-friendly tensors plus JSON (never pickle)."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass
+class RunState:
+    """Where a run stands; everything `--resume` needs besides weights, optimizer and RNG."""
+
+    epoch: int = 0  # completed epochs
+    step: int = 0
+    window: int = 0  # next window of the current epoch
+    epoch_loss_sum: float = 0.0
+    epoch_steps: int = 0
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    history: list = field(default_factory=list)
+
+    def to_meta(self) -> dict:
+        return {"epoch": self.epoch, "step": self.step, "window": self.window,
+                "epoch_loss_sum": self.epoch_loss_sum, "epoch_steps": self.epoch_steps,
+                "best_loss": None if math.isinf(self.best_loss) else self.best_loss,
+                "best_epoch": self.best_epoch, "history": list(self.history)}
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> "RunState":
+        best = meta.get("best_loss")
+        return cls(epoch=int(meta.get("epoch", 0)), step=int(meta.get("step", 0)),
+                   window=int(meta.get("window", 0)),
+                   epoch_loss_sum=float(meta.get("epoch_loss_sum", 0.0)),
+                   epoch_steps=int(meta.get("epoch_steps", 0)),
+                   best_loss=math.inf if best is None else float(best),
+                   best_epoch=int(meta.get("best_epoch", 0)),
+                   history=list(meta.get("history", [])))
+
+
+def optimizer_to_tensors(optimizer) -> tuple[dict, dict]:
+    sd = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for idx, entry in sd["state"].items():
+        for key, value in entry.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{idx}.{key}"] = value
+            else:
+                scalars[f"{idx}.{key}"] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def optimizer_from_tensors(tensors: dict, meta: dict) -> dict:
+    state: dict = {}
+    for name, value in tensors.items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = value
+    for name, value in meta.get("scalars", {}).items():
+        idx, key = name.split(".", 1)
+        state.setdefault(int(idx), {})[key] = value
+    groups = []
+    for group in meta["param_groups"]:
+        group = dict(group)
+        if isinstance(group.get("betas"), list):
+            group["betas"] = tuple(group["betas"])
+        groups.append(group)
+    return {"state": state, "param_groups": groups}

@@ -1,0 +1,117 @@
+"""Every command-line option declared once, as a typer `Annotated` alias, and reused by every
+command that takes it, so names, ranges and help texts cannot drift apart.
+
+Options whose default differs between text and series take `None` here; the commands say
+their own default in the help (`Epochs("20")`) and the configs fill it in.
+"""
+import math
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+SEED_MAX = 2**63 - 1
+
+
+class Cell(str, Enum):
+    rnn = "rnn"
+    lstm = "lstm"
+    gru = "gru"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+
+
+class Schedule(str, Enum):
+    constant = "constant"
+    cosine = "cosine"
+
+
+class Precision(str, Enum):
+    auto = "auto"
+    fp32 = "fp32"
+    bf16 = "bf16"
+
+
+def interval(low: float, high: float = float("inf"), low_open: bool = False,
+             high_open: bool = False) -> dict:
+    """Option keywords that check a number lies in an interval (typer has no open bounds);
+    the interval is shown in --help."""
+    shown = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+
+    def check(value):
+        if value is None:
+            return value
+        if not math.isfinite(value):
+            raise typer.BadParameter(f"{value} is not a number in {shown}")
+        below = value <= low if low_open else value < low
+        above = value >= high if high_open else value > high
+        if below or above:
+            raise typer.BadParameter(f"{value:g} is not in {shown}")
+        return value
+
+    return {"callback": check, "metavar": f"FLOAT {shown}"}
+
+
+FRACTION = interval(0.0, 1.0, high_open=True)
+POSITIVE = interval(0.0, low_open=True)
+
+
+def _option(*names, help: str, **kw):
+    return typer.Option(*names, help=help, **kw)
+
+
+# ---------------------------------------------------------------------- shared by every command
+DeviceOpt = Annotated[Device, _option("--device", help="Where to run.")]
+JsonOut = Annotated[bool, _option("--json", help="JSON on stdout instead of text.")]
+Quiet = Annotated[bool, _option("--quiet", "-q", help="No progress or notes on stderr.")]
+Ckpt = Annotated[Path, _option("--ckpt", help="Checkpoint file, or a folder (its best.safetensors, else last).")]
+Out = Annotated[Optional[Path], _option("--out", "-o", help="Checkpoint folder [default: checkpoints/<data name>].")]
+Resume = Annotated[Optional[Path], _option("--resume", help="Continue from this checkpoint (file, or a folder: its last).")]
+Seed = Annotated[Optional[int], _option("--seed", min=0, max=SEED_MAX, help="Random seed; a CPU run repeats bit for bit [default: 1234].")]
+SampleSeed = Annotated[Optional[int], _option("--seed", min=0, max=SEED_MAX, help="Same seed, same text.")]
+
+# ---------------------------------------------------------------------- training (text and series)
+CellOpt = Annotated[Optional[Cell], _option("--cell", help="Recurrent cell [default: lstm].")]
+Dropout = Annotated[Optional[float], _option("--dropout", **FRACTION, help="Dropout between layers [default: 0.1; 0 on corpora under 1,000 characters; series 0].")]
+LrDecay = Annotated[Optional[float], _option("--lr-decay", **interval(0.0, 1.0, low_open=True), help="Learning-rate factor after each epoch [default: 1].")]
+LrSchedule = Annotated[Optional[Schedule], _option("--lr-schedule", help="constant, or cosine to 10% of --lr at the end of the run [default: cosine with text --time-budget, else constant].")]
+Warmup = Annotated[Optional[int], _option("--warmup", min=0, help="Steps of linear learning-rate warm-up [default: 100 with text --time-budget, else 0].")]
+WeightDecay = Annotated[Optional[float], _option("--weight-decay", **interval(0.0), help="Adam weight decay [default: 0].")]
+MaxSteps = Annotated[Optional[int], _option("--max-steps", min=1, help="Stop after this many optimizer steps in all.")]
+TimeBudget = Annotated[Optional[str], _option("--time-budget", help="Stop after this much training time: seconds, or 90s, 10m, 1h.")]
+SaveEvery = Annotated[Optional[float], _option("--save-every", **POSITIVE, help="Checkpoints are never more than this many seconds old; also written at the end, on Ctrl-C and on failure [default: 180].")]
+PrecisionOpt = Annotated[Optional[Precision], _option("--precision", help="bf16 autocast or fp32 [default: auto = bf16 on CUDA, and on CPUs with AMX for hidden >= 128; else fp32].")]
+
+
+def Hidden(default: str):
+    return Annotated[Optional[int], _option("--hidden", min=1, help=f"Hidden units per layer [default: {default}].")]
+
+
+def Layers(default: str):
+    return Annotated[Optional[int], _option("--layers", min=1, help=f"Stacked layers [default: {default}].")]
+
+
+def Lr(default: str):
+    return Annotated[Optional[float], _option("--lr", **POSITIVE, help=f"Adam learning rate [default: {default}].")]
+
+
+def GradClip(default: str):
+    return Annotated[Optional[float], _option("--grad-clip", **interval(0.0), help=f"Gradient-norm clip, 0 for none [default: {default}].")]
+
+
+def Epochs(default: str):
+    return Annotated[Optional[int], _option("--epochs", min=1, help=f"Total epochs (a resumed run trains up to it) [default: {default}].")]
+
+
+def BatchSize(default: str):
+    return Annotated[Optional[int], _option("--batch-size", min=1, help=f"Windows per batch [default: {default}].")]
+
+
+def ValFrac(default: str):
+    return Annotated[Optional[float], _option("--val-frac", **FRACTION, help=f"Held-out part used to pick `best` [default: {default}].")]

@@ -1,0 +1,85 @@
+"""The series commands as typer declares them: `train-series` and `forecast`. Each maps its
+options onto config fields and makes one call into series/commands.py."""
+from enum import Enum  # annotations stay live (no __future__): typer reads them
+from typing import Annotated, Optional
+
+import typer
+
+from charrnn import options as o
+
+
+class ScaleFit(str, Enum):
+    train = "train"
+    all = "all"
+
+
+class TargetMode(str, Enum):
+    delta = "delta"
+    level = "level"
+
+
+class Loss(str, Enum):
+    mse = "mse"
+    sse = "sse"
+
+
+def train_series(
+    csv: Annotated[str, typer.Argument(help="CSV file, or '-' for stdin.")],
+    target: Annotated[Optional[str], typer.Option("--target", help="Column to forecast [default: the last numeric column].")] = None,
+    features: Annotated[Optional[str], typer.Option("--features", help="Comma-separated input columns [default: every numeric column].")] = None,
+    window: Annotated[Optional[int], typer.Option("--window", min=1, help="Rows the model reads per forecast [default: 7].")] = None,
+    horizon: Annotated[Optional[int], typer.Option("--horizon", min=1, help="Steps predicted at once; H > 1 predicts 1..H ahead directly [default: 1].")] = None,
+    test_frac: Annotated[Optional[float], typer.Option("--test-frac", **o.interval(0.0, 1.0, low_open=True, high_open=True), help="Last part of the windows held out for testing [default: 0.3].")] = None,
+    val_frac: o.ValFrac("0.1 of the training windows") = None,
+    scale_fit: Annotated[Optional[ScaleFit], typer.Option("--scale-fit", help="Fit min-max scaling on the training rows, or on all rows (the lecture's leaky protocol) [default: train].")] = None,
+    target_mode: Annotated[Optional[TargetMode], typer.Option("--target-mode", help="delta: predict the change from the last observed target; level: the target itself (the lecture) [default: delta].")] = None,
+    loss: Annotated[Optional[Loss], typer.Option("--loss", help="Mean (mse) or sum (sse, the lecture) of squared errors [default: mse].")] = None,
+    newest_first: Annotated[bool, typer.Option("--newest-first", help="Rows run newest to oldest (files without a date column).")] = False,
+    fill: Annotated[bool, typer.Option("--fill", help="Fill gaps in used columns by linear interpolation instead of failing.")] = False,
+    cell: o.CellOpt = None,
+    hidden: o.Hidden("10") = None,
+    layers: o.Layers("1") = None,
+    lr: o.Lr("0.01") = None,
+    grad_clip: o.GradClip("0") = None,
+    batch_size: o.BatchSize("all training windows in one batch") = None,
+    epochs: o.Epochs("500, one full-batch step each") = None,
+    max_steps: o.MaxSteps = None,
+    time_budget: o.TimeBudget = None,
+    save_every: o.SaveEvery = None,
+    seed: o.Seed = None,
+    device: o.DeviceOpt = o.Device.auto,
+    out: o.Out = None,
+    resume: o.Resume = None,
+    json_out: o.JsonOut = False,
+    quiet: o.Quiet = False,
+):
+    """Train a forecaster on a CSV time series.
+
+    Prints the best checkpoint's path (or JSON lines with --json) on stdout.
+    """
+    from charrnn.series import commands
+
+    options = dict(target=target, features=commands.split_names(features), window=window,
+                   horizon=horizon, test_frac=test_frac, val_frac=val_frac,
+                   scale_fit=scale_fit and scale_fit.value,
+                   target_mode=target_mode and target_mode.value, loss=loss and loss.value,
+                   newest_first=newest_first, fill=fill, cell=cell and cell.value, hidden=hidden,
+                   layers=layers, lr=lr, grad_clip=grad_clip, batch_size=batch_size,
+                   epochs=epochs, max_steps=max_steps, time_budget=time_budget,
+                   save_every=save_every, seed=seed)
+    commands.train(csv, options, device.value, out, resume, json_out, quiet)
+
+
+def forecast(
+    csv: Annotated[str, typer.Argument(help="CSV laid out like the training file, or '-'.")],
+    ckpt: o.Ckpt,
+    steps: Annotated[int, typer.Option("--steps", "-k", min=1, help="Steps to forecast past the end of the data.")] = 1,
+    device: Annotated[o.Device, typer.Option("--device", help="Where to run the model.")] = o.Device.cpu,
+):
+    """Forecast past the end of a series, as CSV.
+
+    Prints `step,prediction` (or `step,date,prediction` when the data has dates).
+    """
+    from charrnn.series import commands
+
+    commands.forecast(ckpt, csv, steps, device.value)
