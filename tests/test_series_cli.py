@@ -74,10 +74,12 @@ def default_runs(tmp_path_factory):
 
 def test_must_show_1_persistence_in_dollars_on_218_test_windows(default_runs):
     r = default_runs[0]
-    assert set(r) == {"rmse", "mae", "mape", "rmse_scaled", "baselines", "skill", "n"}
+    # MASE and sMAPE join the report (the forecasting issue); no season on daily prices
+    assert set(r) == {"rmse", "mae", "mape", "rmse_scaled", "baselines", "skill", "n", "mase",
+                      "smape"}
     assert set(r["baselines"]) == {"persistence"}
     p = r["baselines"]["persistence"]
-    assert r["n"] == 218 and set(p) == {"rmse", "mae", "mape"}
+    assert r["n"] == 218 and set(p) == {"rmse", "mae", "mape", "mase", "smape"}
     assert (round(p["rmse"], 3), round(p["mae"], 3), round(p["mape"], 3)) == (8.002, 5.748, 0.762)
     assert r["skill"] == pytest.approx(1 - r["rmse"] / p["rmse"])
 
@@ -104,7 +106,8 @@ def seasonal_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("seasonal")
     data = seasonal_csv(folder / "monthly.csv", newest_first=True)  # the dates set the order
     out = folder / "ckpt"
-    result = train(data, out, "--epochs", "150", "--json")
+    # --window 7: the counts below are for 7-row windows (the default reads two seasons)
+    result = train(data, out, "--epochs", "150", "--json", "--window", "7")
     return data, out, result
 
 
@@ -189,7 +192,7 @@ def test_quiet_leaves_stderr_empty_and_a_seed_repeats(tmp_path):
 
 def test_horizon_predicts_several_steps_and_forecast_iterates(tmp_path):
     data = seasonal_csv(tmp_path / "s.csv", n=120)
-    train(data, tmp_path / "h", *FAST, "--horizon", "3", "--quiet")
+    train(data, tmp_path / "h", *FAST, "--horizon", "3", "--quiet", "--window", "7")
     assert evaluate(tmp_path / "h", data)["n"] == 34  # 120 - 7 - 3 + 1 = 111 windows
     result = run("forecast", "--ckpt", tmp_path / "h", data, "--steps", "7")
     assert result.exit_code == 0 and len(result.stdout.splitlines()) == 8
@@ -199,7 +202,7 @@ def test_checkpoint_carries_the_series_metadata(tmp_path):
     from charrnn import checkpoint
 
     data = seasonal_csv(tmp_path / "s.csv", n=120)
-    train(data, tmp_path / "m", *FAST, "--quiet")
+    train(data, tmp_path / "m", *FAST, "--quiet", "--window", "7")
     meta = checkpoint.load(tmp_path / "m", kind="series").meta
     assert meta["columns"] == {"features": ["value"], "target": "value", "date": "month"}
     task = meta["task"]  # what the model reads (v2); meta["window"] is the trainer's position
@@ -265,3 +268,16 @@ def test_eval_on_a_csv_without_the_models_columns(seasonal_run, tmp_path):
     other = tmp_path / "other.csv"
     other.write_text("x\n" + "\n".join(str(i) for i in range(40)))
     clean_error(run("eval", "--ckpt", out, other), "the model's target value", "no such column")
+
+
+def test_default_window_reads_two_detected_seasons(tmp_path):
+    from charrnn import checkpoint
+
+    data = seasonal_csv(tmp_path / "s.csv", n=240)
+    result = train(data, tmp_path / "m", *FAST)
+    task = checkpoint.load(tmp_path / "m", kind="series").meta["task"]
+    assert task["season"] == 12 and task["window"] == 24
+    assert "season 12" in result.stderr and "window 24" in result.stderr
+    train(data, tmp_path / "n", *FAST, "--season", "none", "--quiet")
+    task = checkpoint.load(tmp_path / "n", kind="series").meta["task"]
+    assert task["season"] is None and task["window"] == 7 and task["baseline"] == "persistence"

@@ -10,10 +10,11 @@ from charrnn.engine.views import close_views, training_views
 
 
 def train_with_views(make_trainer: Callable, out: Path, json_out: bool, quiet: bool,
-                     is_main: bool = True) -> TrainEnd:
-    """`make_trainer(listeners)` runs under the lock of `out`, watched by the chosen views."""
+                     is_main: bool = True, lock: bool = True) -> TrainEnd:
+    """`make_trainer(listeners)` runs under the lock of `out` (unless the caller holds it),
+    watched by the chosen views."""
     views = training_views(json_out, quiet) if is_main else []
-    with run_lock(out, enabled=is_main):
+    with run_lock(out, enabled=is_main and lock):
         try:
             return make_trainer(views).run()
         finally:

@@ -18,6 +18,19 @@ class TargetMode(str, Enum):
     level = "level"
 
 
+class Transform(str, Enum):
+    auto = "auto"
+    none = "none"
+    log = "log"
+
+
+class Baseline(str, Enum):
+    auto = "auto"
+    persistence = "persistence"
+    seasonal = "seasonal"
+    seasonal_drift = "seasonal_drift"
+
+
 class Loss(str, Enum):
     mse = "mse"
     sse = "sse"
@@ -27,7 +40,10 @@ def train_series(
     csv: Annotated[str, typer.Argument(help="CSV file, or '-' for stdin.")],
     target: Annotated[Optional[str], typer.Option("--target", help="Column to forecast [default: the last numeric column].")] = None,
     features: Annotated[Optional[str], typer.Option("--features", help="Comma-separated input columns [default: every numeric column].")] = None,
-    window: Annotated[Optional[int], typer.Option("--window", min=1, help="Rows the model reads per forecast [default: 7].")] = None,
+    window: Annotated[Optional[int], typer.Option("--window", min=1, help="Rows the model reads per forecast [default: two seasons where the data allow, else 7].")] = None,
+    season: Annotated[Optional[str], typer.Option("--season", help="Rows per cycle: auto (detected from the training rows and the dates), none, or a number M [default: auto].")] = None,
+    transform: Annotated[Optional[Transform], typer.Option("--transform", help="The target as the network sees it: log for positive series whose swings grow with the level [default: auto].")] = None,
+    baseline: Annotated[Optional[Baseline], typer.Option("--baseline", help="What the network corrects: chosen on the training and validation windows among persistence, seasonal naive and seasonal naive with drift [default: auto].")] = None,
     horizon: Annotated[Optional[int], typer.Option("--horizon", min=1, help="Steps predicted at once; H > 1 predicts 1..H ahead directly [default: 1].")] = None,
     test_frac: Annotated[Optional[float], typer.Option("--test-frac", **o.interval(0.0, 1.0, low_open=True, high_open=True), help="Last part of the windows held out for testing [default: 0.3].")] = None,
     val_frac: o.ValFrac("0.1 of the training windows") = None,
@@ -60,7 +76,8 @@ def train_series(
     from charrnn.series import commands
 
     options = dict(target=target, features=commands.split_names(features), window=window,
-                   horizon=horizon, test_frac=test_frac, val_frac=val_frac,
+                   horizon=horizon, season=season, transform=transform and transform.value,
+                   baseline=baseline and baseline.value, test_frac=test_frac, val_frac=val_frac,
                    scale_fit=scale_fit and scale_fit.value,
                    target_mode=target_mode and target_mode.value, loss=loss and loss.value,
                    newest_first=newest_first, fill=fill, cell=cell and cell.value, hidden=hidden,

@@ -60,11 +60,13 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
           json_out: bool, quiet: bool) -> None:
     from charrnn import checkpoint
     from charrnn.config import ModelConfig
+    from charrnn.engine.lock import run_lock
     from charrnn.engine.session import train_with_views
     from charrnn.engine.trainer import Trainer
     from charrnn.runtime import resolve_device, setup_device
     from charrnn.series.prepare import prepare
     from charrnn.series.table import load_series
+    from charrnn.series.selection import choose_by_training
     from charrnn.series.task import SeriesTask, cpu_threads, model_config
     from charrnn.text.commands import check_writable
     from charrnn.text.data import corpus_name
@@ -77,29 +79,73 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
     for line in series.notes:
         note(line, quiet)
     cfg = replace(cfg, target=series.target, features=series.features)
-    data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
-                   cfg.scale_fit, cfg.target_mode)
+    transform, baseline = cfg.transform, cfg.baseline
+    if resumed is None:
+        cfg = resolve_season_and_window(cfg, series, options, train_cfg.val_frac)
+        transform = options.get("transform") or "auto"
+        baseline = options.get("baseline") or "auto"
     if cfg.scale_fit == "all":
         note("warning: --scale-fit all fits the scaling on every row, test rows included: the test "
              "part leaks into training (the lecture's protocol, for comparison only)", quiet)
-    model_cfg = model if isinstance(model, ModelConfig) else model_config(
-        model["cell"], model["hidden"], model["layers"], len(series.features), cfg.horizon)
     if out is None:
         out = resumed.path.parent if resumed is not None else Path("checkpoints") / (
             "stdin-series" if csv == "-" else corpus_name(csv))
     check_writable(out)
     setup_device(device)
     precision = "fp32" if train_cfg.precision == "auto" else train_cfg.precision
-    task = SeriesTask(data, cfg, device)
 
-    def trainer(views):
+    def trainer_for(task, train_cfg, out, views):
+        inputs = len(series.features) + task.data.coder.extra_inputs
+        model_cfg = model if isinstance(model, ModelConfig) else model_config(
+            model["cell"], model["hidden"], model["layers"], inputs, cfg.horizon)
         return Trainer(task, model_cfg, train_cfg, out, device, precision, views, resumed)
 
-    with cpu_threads(device, model_cfg, data.split.train):
-        end = train_with_views(trainer, out, json_out, quiet)
+    hidden, layers = ((model.hidden_size, model.num_layers) if isinstance(model, ModelConfig)
+                      else (model["hidden"], model["layers"]))
+    with run_lock(out), cpu_threads(device, len(series) * hidden * hidden * layers):
+        if baseline == "auto" and cfg.season and cfg.target_mode == "delta":
+            baseline, scores = choose_by_training(series, cfg, train_cfg, transform, device,
+                                                  trainer_for)
+            if scores:
+                shown = ", ".join(f"{k} {v:.6g}" for k, v in scores.items())
+                note(f"note: --baseline {baseline}: the lowest validation RMSE of a model "
+                     f"trained on each ({shown})", quiet)
+        data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
+                       cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=transform,
+                       baseline=baseline)
+        cfg = replace(cfg, transform=data.coder.transform, baseline=data.coder.baseline)
+        task = SeriesTask(data, cfg, device)
+        end = train_with_views(lambda views: trainer_for(task, train_cfg, out, views), out,
+                               json_out, quiet, lock=False)
     note(f"score it on the test part with: charrnn eval --ckpt {end.best_path} {csv}", quiet)
     if not json_out:
         print(end.best_path)
+
+
+def resolve_season_and_window(cfg, series, options: dict, val_frac: float):
+    """--season auto|none|M and --window (default: sized to the season), from the rows that
+    hold no test label."""
+    from charrnn.series.prepare import model_rows
+    from charrnn.series.season import default_window, detect_season
+
+    asked = options.get("season") or "auto"
+    if asked == "auto":
+        rows = model_rows(len(series), cfg.test_frac)
+        season = detect_season(series.target_values[:rows],
+                               series.dates[:rows] if series.dates else None)
+    elif asked == "none":
+        season = None
+    else:
+        try:
+            season = int(asked)
+        except ValueError:
+            raise CharrnnError(f"--season {asked}: give auto, none or a whole number of rows "
+                               f"per cycle (12 for monthly data with a yearly season)") from None
+        if not 2 <= season < len(series):
+            raise CharrnnError(f"--season {season}: give 2 or more, under the {len(series)} rows")
+    window = options.get("window") or default_window(season, len(series), cfg.horizon,
+                                                     cfg.test_frac, val_frac)
+    return replace(cfg, season=season, window=window)
 
 
 # ---------------------------------------------------------------------- loading a forecaster
@@ -116,7 +162,8 @@ def load_forecaster(ckpt, device_name: str):
         cfg = from_dict(SeriesConfig, meta["task"])
         scaler, coder = Scaler.from_dict(meta["scaler"]), Coder.from_dict(meta["coder"])
         model_cfg = from_dict(ModelConfig, meta["model"])
-        if (model_cfg.input_size != len(cfg.features) or model_cfg.output_size != cfg.horizon
+        if (model_cfg.input_size != len(cfg.features) + coder.extra_inputs
+                or model_cfg.output_size != cfg.horizon
                 or not set(cfg.features + [cfg.target]) <= set(scaler.columns)):
             raise ValueError("columns, scaler and model disagree")
     except (KeyError, TypeError, ValueError) as e:
@@ -156,7 +203,8 @@ def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
         "all" if all_rows else "test")
     pred = predict(model, part, coder)  # (N, H) real units
     notes: list[str] = []
-    result = series_metrics(series, part, pred, coder, season, notes)
+    result = series_metrics(series, part, pred, coder, season, notes,
+                            train_rows=int(ckpt.meta["scaler"].get("rows") or 0) or None)
     for line in notes:
         note(line)
     if plot is not None:  # before any output, so a failure leaves stdout empty
@@ -215,7 +263,7 @@ def forecast(ckpt_path: Path, csv: str, steps: int, device_name: str) -> None:
     import numpy as np
 
     from charrnn import checkpoint
-    from charrnn.series.prepare import Windows
+    from charrnn.series.prepare import last_window
     from charrnn.series.table import next_dates
     from charrnn.series.task import predict
 
@@ -230,17 +278,16 @@ def forecast(ckpt_path: Path, csv: str, steps: int, device_name: str) -> None:
                            f"{series.target} but reads {', '.join(series.features)}; going further "
                            f"needs those too. Use --steps {cfg.horizon}, or train with --features "
                            f"{series.target} (or a larger --horizon)")
-    values, target = series.values, series.target_values
     features = scaler.select(series.features)
     predictions: list[float] = []
+    known = series
     while len(predictions) < steps:  # iterate: each forecast becomes the last observed row
-        x = features.transform(values[-cfg.window:])[None].astype(np.float32)  # (1, W, F)
-        w = Windows(x, np.zeros((1, cfg.horizon)), target[-1:], np.array([len(target) - 1]))
+        w = last_window(known, features, coder, cfg.window, cfg.horizon)
         new = predict(model, w, coder)[0, : steps - len(predictions)]  # (<= H,)
         predictions += new.tolist()
         if len(predictions) < steps:  # only for a model that reads its own target alone
-            values = np.concatenate([values, new[:, None]])
-            target = np.concatenate([target, new])
+            known = replace(known, values=np.concatenate([known.values, new[:, None]]),
+                            target_values=np.concatenate([known.target_values, new]))
     dates = next_dates(series.dates, steps) if series.dates else None
     out = sys.stdout
     out.write("step,date,prediction\n" if dates else "step,prediction\n")

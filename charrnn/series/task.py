@@ -18,7 +18,7 @@ from charrnn.config import ModelConfig, TrainConfig, to_dict
 from charrnn.distributed import World
 from charrnn.errors import CharrnnError
 from charrnn.model import RecurrentNet
-from charrnn.series.prepare import Prepared, Windows
+from charrnn.series.prepare import Prepared, Windows, pick, take
 
 CURVE_POINTS = 60  # test windows previewed each epoch (sparkline)
 SHOWN_POINTS = 4  # of which shown as numbers
@@ -28,7 +28,7 @@ SHOWN_POINTS = 4  # of which shown as numbers
 class SeriesConfig:
     """What a forecaster reads and predicts; stored beside the TrainConfig in its checkpoints."""
 
-    window: int = 7
+    window: int = 7  # rows read per forecast (default: sized to the season, see season.py)
     horizon: int = 1
     test_frac: float = 0.3
     scale_fit: str = "train"  # train | all (the lecture's protocol: test rows leak into scaling)
@@ -38,6 +38,9 @@ class SeriesConfig:
     features: list = field(default_factory=list)
     newest_first: bool = False
     fill: bool = False
+    season: int | None = None  # rows per cycle, detected from the training rows or given
+    transform: str = "none"  # none | log: the target as the network sees it (delta mode)
+    baseline: str = "persistence"  # persistence | seasonal | seasonal_drift: what it corrects
 
 
 # The lecture's training: Adam 0.01, 500 full-batch steps, no clipping, constant rate.
@@ -71,11 +74,12 @@ class SeriesWindows:
 
 
 @contextlib.contextmanager
-def cpu_threads(device: torch.device, model_cfg: ModelConfig, windows: int):
-    """One CPU thread for small models: a full-batch step of the lecture's LSTM took 2 ms on
-    one thread and 29 ms on two busy cores (thread hand-offs cost more than the work)."""
+def cpu_threads(device: torch.device, work: float):
+    """One CPU thread for small models (`work`: windows x hidden^2 x layers): a full-batch step
+    of the lecture's LSTM took 2 ms on one thread and 29 ms on two busy cores (thread hand-offs
+    cost more than the work)."""
     before = torch.get_num_threads()
-    small = windows * model_cfg.hidden_size * model_cfg.hidden_size * model_cfg.num_layers < 2e7
+    small = work < 2e7
     if device.type == "cpu" and small:
         torch.set_num_threads(1)
     try:
@@ -129,11 +133,11 @@ def predict(model: RecurrentNet, w: Windows, coder, batch: int = 4096) -> np.nda
     outs = []
     with torch.no_grad():
         for i in range(0, len(w.x), batch):
-            x = torch.from_numpy(coder.inputs(w.x[i:i + batch])).to(device)
+            x = torch.from_numpy(coder.inputs(take(w, i, i + batch))).to(device)
             outs.append(model.forward_last(x).double().cpu().numpy())  # (B, H)
     model.train(was_training)
     out = np.concatenate(outs) if outs else np.zeros((0, w.y.shape[1]))
-    return coder.decode(out, w.last)
+    return coder.decode(out, w)
 
 
 class SeriesTask:
@@ -149,23 +153,27 @@ class SeriesTask:
         self.val_persistence = (float(np.sqrt(np.mean((self.val.y - self.val.last[:, None]) ** 2)))
                                 if len(self.val.x) else None)
         test = data.part("test")
-        pick = np.unique(np.linspace(0, len(test.x) - 1, CURVE_POINTS).astype(int))
-        self.preview = Windows(test.x[pick], test.y[pick], test.last[pick], test.end[pick])
-        shown = pick[np.unique(np.linspace(0, len(pick) - 1, SHOWN_POINTS).astype(int))]
+        chosen = np.unique(np.linspace(0, len(test.x) - 1, CURVE_POINTS).astype(int))
+        self.preview = pick(test, chosen)
+        shown = chosen[np.unique(np.linspace(0, len(chosen) - 1, SHOWN_POINTS).astype(int))]
         self.labels = [row_label(data.series, test.end[i] + 1) for i in shown]
-        self.shown = np.searchsorted(pick, shown)
+        self.shown = np.searchsorted(chosen, shown)
 
     def _tensors(self, w: Windows):
-        x = torch.from_numpy(self.data.coder.inputs(w.x)).to(self.device)  # (N, W, F)
-        t = torch.from_numpy(self.data.coder.encode(w.y, w.last)).float().to(self.device)  # (N, H)
+        x = torch.from_numpy(self.data.coder.inputs(w)).to(self.device)  # (N, W, F + extra)
+        t = torch.from_numpy(self.data.coder.encode(w.y, w)).float().to(self.device)  # (N, H)
         return x, t
 
     def name(self) -> str:
         return self.data.series.name
 
     def start_facts(self) -> list[str]:
-        d = self.data
+        d, cfg = self.data, self.cfg
+        how = "level (the lecture)" if cfg.target_mode == "level" else (
+            f"corrects {cfg.baseline}" + (" of log" if cfg.transform == "log" else ""))
         return [f"{len(d.series)} rows", f"{d.series.target} from {', '.join(d.series.features)}",
+                f"season {cfg.season}" if cfg.season else "no season",
+                f"window {cfg.window}", how,
                 f"windows {d.split.train} train / {d.split.val} val / {d.split.test} test"]
 
     def batches(self, train: TrainConfig, world: World) -> SeriesWindows:
@@ -202,9 +210,11 @@ class SeriesTask:
         return loss
 
     def epoch_fields(self, model, val_loss, preview: bool) -> dict:
-        span = self.data.coder.span
-        fields = {"val_rmse": None if val_loss is None else math.sqrt(val_loss) * span,
-                  "val_rmse_persistence": self.val_persistence}
+        val_rmse = None
+        if len(self.val.y):
+            pred = predict(model, self.val, self.data.coder)
+            val_rmse = float(np.sqrt(np.mean((pred - self.val.y) ** 2)))
+        fields = {"val_rmse": val_rmse, "val_rmse_persistence": self.val_persistence}
         if preview:
             pred = predict(model, self.preview, self.data.coder)[:, 0]
             actual = self.preview.y[:, 0]
