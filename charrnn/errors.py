@@ -1,6 +1,5 @@
 """The one error type users see: a message and an exit code, never a traceback."""
 
-EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130

@@ -9,9 +9,6 @@ from charrnn.config import ModelConfig
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
-State = "torch.Tensor | tuple[torch.Tensor, torch.Tensor] | None"
-
-
 class RecurrentNet(nn.Module):
     """Embedding (or one-hot, or real values) -> nn.RNN/LSTM/GRU stack -> nn.Linear.
 
@@ -69,6 +66,13 @@ def detach_state(state):
     if isinstance(state, tuple):
         return tuple(s.detach() for s in state)
     return state.detach()
+
+
+def float_state(state):
+    """Autocast may hand back bf16 state; carry it in fp32 like the weights."""
+    if isinstance(state, tuple):
+        return tuple(t.float() for t in state)
+    return state.float()
 
 
 def state_tensors(state) -> list[torch.Tensor]:

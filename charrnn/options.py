@@ -1,8 +1,9 @@
 """Every command-line option declared once, as a typer `Annotated` alias, and reused by every
 command that takes it, so names, ranges and help texts cannot drift apart.
 
-Options whose default differs between text and series take `None` here; the commands say
-their own default in the help (`Epochs("20")`) and the configs fill it in.
+Options whose default differs between text and series are made by a function that takes the
+default to show in --help (`epochs("20")`); the options themselves default to None and the
+configs fill the default in.
 """
 import math
 from enum import Enum
@@ -89,29 +90,29 @@ SaveEvery = Annotated[Optional[float], _option("--save-every", **POSITIVE, help=
 PrecisionOpt = Annotated[Optional[Precision], _option("--precision", help="bf16 autocast or fp32 [default: auto = bf16 on CUDA, and on CPUs with AMX for hidden >= 128; else fp32].")]
 
 
-def Hidden(default: str):
+def hidden(default: str):
     return Annotated[Optional[int], _option("--hidden", min=1, help=f"Hidden units per layer [default: {default}].")]
 
 
-def Layers(default: str):
+def layers(default: str):
     return Annotated[Optional[int], _option("--layers", min=1, help=f"Stacked layers [default: {default}].")]
 
 
-def Lr(default: str):
+def lr(default: str):
     return Annotated[Optional[float], _option("--lr", **POSITIVE, help=f"Adam learning rate [default: {default}].")]
 
 
-def GradClip(default: str):
+def grad_clip(default: str):
     return Annotated[Optional[float], _option("--grad-clip", **interval(0.0), help=f"Gradient-norm clip, 0 for none [default: {default}].")]
 
 
-def Epochs(default: str):
+def epochs(default: str):
     return Annotated[Optional[int], _option("--epochs", min=1, help=f"Total epochs (a resumed run trains up to it) [default: {default}].")]
 
 
-def BatchSize(default: str):
+def batch_size(default: str):
     return Annotated[Optional[int], _option("--batch-size", min=1, help=f"Windows per batch [default: {default}].")]
 
 
-def ValFrac(default: str):
+def val_frac(default: str):
     return Annotated[Optional[float], _option("--val-frac", **FRACTION, help=f"Held-out part used to pick `best` [default: {default}].")]

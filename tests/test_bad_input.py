@@ -207,12 +207,12 @@ def test_bad_series_input_is_one_clear_line(case, tmp_path, series_ckpt, monkeyp
 
 
 def test_internal_errors_keep_their_traceback(monkeypatch, tmp_path):
-    import charrnn.text.commands as commands
+    import charrnn.text.training as training
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(commands, "train", broken)
+    monkeypatch.setattr(training, "train", broken)
     result = run_cli(["train-text", CORPORA / "ship.txt", "--out", tmp_path])
     assert result.exit_code == 1
     assert "this is a bug" in result.stderr and "Traceback" in result.stderr

@@ -9,7 +9,7 @@ from charrnn.model import RecurrentNet, count_parameters
 from charrnn.runtime import autocast_factory
 from charrnn.text.sizing import (CHARS_PER_PARAM, PARAMS_PER_CHAR, WIDTHS, choose_hidden,
                             measure_chars_per_sec, parameters)
-from charrnn.text.commands import DEFAULT_DROPOUT, resolve_configs
+from charrnn.text.training import DEFAULT_DROPOUT, resolve_configs
 
 BASE = ModelConfig(input_size=65, output_size=65, embed=64, num_layers=2)
 

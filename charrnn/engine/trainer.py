@@ -3,12 +3,8 @@
 The trainer owns what every run does: seeding, model and optimizer, the loop over windows
 (resumable mid-epoch), the learning-rate schedule, limits and the stop reason, signals, the
 NaN guard, best and history, the save policy, exact resume, agreement across torchrun ranks,
-and events. A task owns what differs (see `Task`). Knows nothing of typer or rich.
-
-Save policy, the same for every task: `last` (and `best`, if it changed since the last write)
-are written whenever the previous write is `save_every` seconds old (checked after each step
-and each epoch), and always when the run ends, is interrupted or fails; a failure never
-writes the weights that failed, so the last good checkpoint stays.
+and events; the save policy is in saving.py, the schedule in schedule.py. A task owns what
+differs (task.py says what it must give). Knows nothing of typer or rich.
 """
 from __future__ import annotations
 
@@ -16,7 +12,7 @@ import math
 import signal
 import time
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable
 
 import torch
 import torch.nn as nn
@@ -24,41 +20,20 @@ import torch.nn as nn
 from charrnn import __version__, checkpoint
 from charrnn.config import ModelConfig, TrainConfig, to_dict
 from charrnn.distributed import World, agree
-from charrnn.engine.events import CheckpointSaved, EpochEnd, Progress, TrainEnd, TrainStart
+from charrnn.engine.events import EpochEnd, Progress, TrainEnd, TrainStart
+from charrnn.engine.saving import Saver
+from charrnn.engine.schedule import learning_rate
 from charrnn.engine.state import RunState, optimizer_from_tensors, optimizer_to_tensors
-from charrnn.errors import Interrupted, TrainingFailed
-from charrnn.model import RecurrentNet, count_parameters, detach_state, state_from_tensors, state_tensors
+from charrnn.engine.task import Task
+from charrnn.errors import (EXIT_INTERRUPTED, EXIT_TERMINATED, CharrnnError, Interrupted,
+                            TrainingFailed)
+from charrnn.model import (RecurrentNet, count_parameters, detach_state, float_state,
+                           state_from_tensors, state_tensors)
 from charrnn.runtime import StopSignals, autocast_factory
 
 Listener = Callable[[object], None]
 PROGRESS_SECONDS = 0.5
 PREVIEW_SECONDS = 2.0  # predicted strings, samples and test points at most this often
-MIN_LR_FRACTION = 0.1  # where the cosine schedule ends, as a fraction of --lr
-
-
-class Batches(Protocol):
-    carries_state: bool  # True: the recurrent state flows from one window into the next
-    batch_size: int
-
-    def __len__(self) -> int: ...
-    def window(self, index: int, epoch: int = 0) -> tuple[torch.Tensor, ...]: ...
-
-
-class Task(Protocol):
-    kind: str  # "text" | "series": stored in checkpoints, picks the views' renderer
-    unit: str  # what a window's items are: "chars" | "windows"
-    score_initial_model: bool  # validate before the first step (series: the baseline itself)
-
-    def batches(self, cfg: TrainConfig, world: World) -> Batches: ...
-    def init_model(self, model: RecurrentNet) -> None: ...
-    def loss(self, net, batch: tuple, carry) -> tuple[torch.Tensor, torch.Tensor, object]:
-        """(objective to minimise, loss to report, new carry) for one window."""
-    def items(self, batch: tuple) -> int: ...
-    def validate(self, model: RecurrentNet, autocast) -> float | None: ...
-    def epoch_fields(self, model: RecurrentNet, val_loss: float | None, preview: bool) -> dict: ...
-    def start_facts(self) -> list[str]: ...
-    def name(self) -> str: ...
-    def meta(self) -> dict: ...
 
 
 class Trainer:
@@ -89,12 +64,15 @@ class Trainer:
         self.params = list(self.model.parameters())
         self.state = RunState()
         self.carry = None
-        self.best: tuple[dict, dict] | None = None  # the best epoch's payload, kept in memory
-        self.best_written = True  # nothing new to write yet
+        self.saver = Saver(self.out_dir, world.is_main, self.emit)
         self.time_up = self.interrupted = False  # agreed by all ranks each step when distributed
         self.t_preview = -math.inf
         if resume is not None:
             self._restore(resume)
+            if self.state.epoch >= cfg.epochs and cfg.max_steps is None:
+                raise CharrnnError(f"--resume {resume.path}: that run has already trained "
+                                   f"{self.state.epoch} of its {cfg.epochs} epochs; give a larger "
+                                   f"--epochs to go on")
 
     # read-only views of the run state, for callers and tests
     @property
@@ -108,7 +86,7 @@ class Trainer:
     @property
     def best_state(self) -> dict | None:
         """The best epoch's weights (a model state dict)."""
-        return None if self.best is None else checkpoint.group(self.best[0], "model")
+        return self.saver.best_weights()
 
     def emit(self, event) -> None:
         for listener in self.listeners:
@@ -153,28 +131,7 @@ class Trainer:
         return tensors, {**self._meta(), "optimizer": opt_meta}
 
     def _save(self, reason: str = "last") -> Path:
-        """`last`, then `best` if it changed since the last write."""
-        last = self.out_dir / "last.safetensors"
-        self.t_saved = time.monotonic()
-        if not self.world.is_main:
-            return last
-        self._write(last, *self._payload(), reason)
-        self._save_best()
-        return last
-
-    def _save_best(self) -> None:
-        if not self.best_written and self.world.is_main:
-            self._write(self.out_dir / "best.safetensors", *self.best, "best")
-        self.best_written = True
-
-    def _write(self, path: Path, tensors: dict, meta: dict, reason: str) -> None:
-        try:
-            checkpoint.save(path, tensors, meta)
-        except OSError as e:
-            raise TrainingFailed(f"cannot write {path} ({e.strerror or e}); the previous "
-                                 f"checkpoint there is kept; free some space or choose another "
-                                 f"--out") from None
-        self.emit(CheckpointSaved(str(path), reason))
+        return self.saver.save(self._payload() if self.world.is_main else None, reason)
 
     def _keep_best(self, score: float | None) -> bool:
         """Remember the weights if `score` beats the best so far; written at the next save."""
@@ -182,9 +139,7 @@ class Trainer:
         if score is None or not score < s.best_loss:
             return False
         s.best_loss, s.best_epoch = score, s.epoch
-        tensors, meta = self._payload()
-        self.best = ({k: v.detach().clone() for k, v in tensors.items()}, meta)
-        self.best_written = False
+        self.saver.keep_best(self._payload())
         return True
 
     # ------------------------------------------------------------------ the run
@@ -200,7 +155,8 @@ class Trainer:
                              time_budget=cfg.time_budget))
         if self.world.is_main:
             checkpoint.remove_stale_temps(self.out_dir)
-        self.t_start = self.t_saved = time.monotonic()
+        self.t_start = time.monotonic()
+        self.saver.t_saved = self.t_start
         self.items_trained = 0
         if self.task.score_initial_model and s.step == 0:  # epoch 0: the untrained model
             self._keep_best(self._validate())
@@ -215,7 +171,7 @@ class Trainer:
                 else:
                     stop_reason = "epochs"
             except TrainingFailed:
-                self._save_best()  # validated weights from before the failure
+                self.saver.save_best()  # validated weights from before the failure
                 raise
             self._save()
         best = self.out_dir / "best.safetensors"
@@ -283,7 +239,7 @@ class Trainer:
             if self._stop_signalled():
                 self._fold(loss_sum, since)
                 self._interrupt()
-            if now - self.t_saved >= cfg.save_every and s.window < len(windows) and not limit:
+            if self.saver.due(cfg.save_every) and s.window < len(windows) and not limit:
                 self._fold(loss_sum, since)  # so the saved epoch sums are whole
                 since = 0
                 self._save()
@@ -297,7 +253,7 @@ class Trainer:
         self._end_of_epoch(complete)
         if self._stop_signalled():
             self._interrupt()
-        if time.monotonic() - self.t_saved >= cfg.save_every and not limit:
+        if self.saver.due(cfg.save_every) and not limit:
             self._save()
         return limit
 
@@ -305,15 +261,7 @@ class Trainer:
         return self.interrupted if self.world.distributed else self.signals.received is not None
 
     def _set_lr(self) -> None:
-        """The learning rate for the next step, from the config alone (so a resume agrees):
-        per-epoch decay, linear warm-up, and a cosine to 10% at the end of the run."""
-        cfg, s = self.cfg, self.state
-        lr = cfg.lr * cfg.lr_decay ** s.epoch
-        if cfg.warmup_steps:
-            lr *= min(1.0, (s.step + 1) / cfg.warmup_steps)
-        if cfg.lr_schedule == "cosine":
-            cosine = 0.5 * (1 + math.cos(math.pi * self._fraction_done()))
-            lr *= MIN_LR_FRACTION + (1 - MIN_LR_FRACTION) * cosine
+        lr = learning_rate(self.cfg, self.state.epoch, self.state.step, self._fraction_done())
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
@@ -325,7 +273,7 @@ class Trainer:
             objective, shown, carry = self.task.loss(self.net, batch,
                                                      self.carry if carries else None)
         if carries:
-            self.carry = _float_state(detach_state(carry))
+            self.carry = float_state(detach_state(carry))
         self.optimizer.zero_grad(set_to_none=True)
         objective.backward()
         if self.cfg.grad_clip > 0:
@@ -393,11 +341,5 @@ class Trainer:
         path = self._save("interrupt")
         name = "SIGTERM" if signum == signal.SIGTERM else "Ctrl-C"
         raise Interrupted(f"{name}: saved {path} at step {self.state.step}; continue with "
-                          f"--resume {path}", 143 if signum == signal.SIGTERM else 130)
+                          f"--resume {path}", EXIT_TERMINATED if signum == signal.SIGTERM else EXIT_INTERRUPTED)
 
-
-def _float_state(state):
-    """Autocast may hand back bf16 state; carry it in fp32 like the weights."""
-    if isinstance(state, tuple):
-        return tuple(t.float() for t in state)
-    return state.float()

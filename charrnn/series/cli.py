@@ -36,6 +36,15 @@ class Loss(str, Enum):
     sse = "sse"
 
 
+# the options whose default is this kind's own
+ValFracOpt = o.val_frac("0.1 of the training windows")
+HiddenOpt = o.hidden("10")
+LayersOpt = o.layers("1")
+LrOpt = o.lr("0.01")
+GradClipOpt = o.grad_clip("0")
+BatchSizeOpt = o.batch_size("all training windows in one batch")
+EpochsOpt = o.epochs("500, one full-batch step each")
+
 def train_series(
     csv: Annotated[str, typer.Argument(help="CSV file, or '-' for stdin.")],
     target: Annotated[Optional[str], typer.Option("--target", help="Column to forecast [default: the last numeric column].")] = None,
@@ -46,19 +55,19 @@ def train_series(
     baseline: Annotated[Optional[Baseline], typer.Option("--baseline", help="What the network corrects: chosen on the training and validation windows among persistence, seasonal naive and seasonal naive with drift [default: auto].")] = None,
     horizon: Annotated[Optional[int], typer.Option("--horizon", min=1, help="Steps predicted at once; H > 1 predicts 1..H ahead directly [default: 1].")] = None,
     test_frac: Annotated[Optional[float], typer.Option("--test-frac", **o.interval(0.0, 1.0, low_open=True, high_open=True), help="Last part of the windows held out for testing [default: 0.3].")] = None,
-    val_frac: o.ValFrac("0.1 of the training windows") = None,
+    val_frac: ValFracOpt = None,
     scale_fit: Annotated[Optional[ScaleFit], typer.Option("--scale-fit", help="Fit min-max scaling on the training rows, or on all rows (the lecture's leaky protocol) [default: train].")] = None,
     target_mode: Annotated[Optional[TargetMode], typer.Option("--target-mode", help="delta: predict the change from the last observed target; level: the target itself (the lecture) [default: delta].")] = None,
     loss: Annotated[Optional[Loss], typer.Option("--loss", help="Mean (mse) or sum (sse, the lecture) of squared errors [default: mse].")] = None,
     newest_first: Annotated[bool, typer.Option("--newest-first", help="Rows run newest to oldest (files without a date column).")] = False,
     fill: Annotated[bool, typer.Option("--fill", help="Fill gaps in used columns by linear interpolation instead of failing.")] = False,
     cell: o.CellOpt = None,
-    hidden: o.Hidden("10") = None,
-    layers: o.Layers("1") = None,
-    lr: o.Lr("0.01") = None,
-    grad_clip: o.GradClip("0") = None,
-    batch_size: o.BatchSize("all training windows in one batch") = None,
-    epochs: o.Epochs("500, one full-batch step each") = None,
+    hidden: HiddenOpt = None,
+    layers: LayersOpt = None,
+    lr: LrOpt = None,
+    grad_clip: GradClipOpt = None,
+    batch_size: BatchSizeOpt = None,
+    epochs: EpochsOpt = None,
     max_steps: o.MaxSteps = None,
     time_budget: o.TimeBudget = None,
     save_every: o.SaveEvery = None,

@@ -33,9 +33,9 @@ def series_configs(options: dict, resumed: dict | None):
     defaults; a resumed run keeps its shape and what it reads."""
     from charrnn.config import ModelConfig, TrainConfig, from_dict
     from charrnn.series.task import SERIES_TRAINING, SeriesConfig
-    from charrnn.text.commands import parse_duration, refuse_new_shape
+    from charrnn.configure import given_options, parse_duration, refuse_new_shape
 
-    given = {k: v for k, v in options.items() if v is not None and v is not False}
+    given = given_options(options)
     if "time_budget" in given:
         given["time_budget"] = parse_duration(given["time_budget"])
     train_fields = {k: v for k, v in given.items() if k in TrainConfig.__dataclass_fields__}
@@ -68,7 +68,7 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
     from charrnn.series.table import load_series
     from charrnn.series.selection import choose_by_training
     from charrnn.series.task import SeriesTask, cpu_threads, model_config
-    from charrnn.text.commands import check_writable
+    from charrnn.configure import check_writable
     from charrnn.text.data import corpus_name
 
     resumed = checkpoint.load(resume, kind="series", prefer="last") if resume is not None else None
@@ -102,6 +102,11 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
 
     hidden, layers = ((model.hidden_size, model.num_layers) if isinstance(model, ModelConfig)
                       else (model["hidden"], model["layers"]))
+    # every check on the data before the folder is touched: the split, the transform
+    data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
+                   cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=transform,
+                   baseline="persistence" if baseline == "auto" else baseline)
+    transform = data.coder.transform
     with run_lock(out), cpu_threads(device, len(series) * hidden * hidden * layers):
         if baseline == "auto" and cfg.season and cfg.target_mode == "delta":
             baseline, scores = choose_by_training(series, cfg, train_cfg, transform, device,

@@ -15,9 +15,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from charrnn.series.prepare import BASELINES, prepare
+from charrnn.series.prepare import BASELINES, prepare, take
 
-TIE = 1e-9
+MARGIN = 0.05  # a seasonal baseline must beat persistence by 5% to be chosen
 
 
 def choose_by_training(series, cfg, train_cfg, transform: str, device, make_trainer,
@@ -41,8 +41,8 @@ def choose_by_training(series, cfg, train_cfg, transform: str, device, make_trai
             trainer = make_trainer(task, trial_cfg, out, ())
             trainer.run()
         trainer.model.load_state_dict(trainer.best_state)
-        val = data.part("val")
-        scores[baseline] = float(np.sqrt(np.mean((predict(trainer.model, val, data.coder)
-                                                  - val.y) ** 2)))
-    best = min(scores, key=lambda b: (scores[b] - (TIE if b == "persistence" else 0.0)))
-    return best, scores
+        seen = take(data.windows, 0, data.split.fit)  # training and validation windows
+        scores[baseline] = float(np.sqrt(np.mean((predict(trainer.model, seen, data.coder)
+                                                  - seen.y) ** 2)))
+    best = min(scores, key=scores.__getitem__)
+    return (best if scores[best] < (1 - MARGIN) * scores["persistence"] else "persistence"), scores

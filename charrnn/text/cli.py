@@ -1,6 +1,5 @@
 """The text commands as typer declares them: `train-text` and `sample`. Each maps its options
-onto config fields and makes one call into text/commands.py."""
-from pathlib import Path  # annotations stay live (no __future__): typer reads them
+onto config fields and makes one call into text/training.py or text/commands.py."""
 from typing import Annotated, Optional
 
 import typer
@@ -8,27 +7,36 @@ import typer
 from charrnn import options as o
 
 
+# the options whose default is this kind's own
+LayersOpt = o.layers("2")
+HiddenOpt = o.hidden("sized to the corpus and, with --time-budget, to this machine: 128 to 1024")
+BatchSizeOpt = o.batch_size("32, cut to the corpus; --sliding: all windows")
+LrOpt = o.lr("0.003")
+GradClipOpt = o.grad_clip("5")
+EpochsOpt = o.epochs("20; with --time-budget, as many as fit")
+ValFracOpt = o.val_frac("0.1; 0 on tiny corpora")
+
 def train_text(
     corpus: Annotated[str, typer.Argument(help="UTF-8 text file, a folder or glob of them, '-' for stdin, or @stdlib.")],
     out: o.Out = None,
     cell: o.CellOpt = None,
-    layers: o.Layers("2") = None,
-    hidden: o.Hidden("sized to the corpus and, with --time-budget, to this machine: 128 to 1024") = None,
+    layers: LayersOpt = None,
+    hidden: HiddenOpt = None,
     embed: Annotated[Optional[int], typer.Option("--embed", min=0, help="Embedding width; 0 feeds one-hot vectors [default: 64].")] = None,
     dropout: o.Dropout = None,
     seq_len: Annotated[Optional[int], typer.Option("--seq-len", min=1, help="Window length (BPTT steps) [default: 100, cut to the corpus].")] = None,
-    batch_size: o.BatchSize("32, cut to the corpus; --sliding: all windows") = None,
+    batch_size: BatchSizeOpt = None,
     sliding: Annotated[bool, typer.Option("--sliding", help="Every offset a window from a zero state (the lecture's dataset).")] = False,
-    lr: o.Lr("0.003") = None,
+    lr: LrOpt = None,
     lr_decay: o.LrDecay = None,
     lr_schedule: o.LrSchedule = None,
     warmup: o.Warmup = None,
-    grad_clip: o.GradClip("5") = None,
+    grad_clip: GradClipOpt = None,
     weight_decay: o.WeightDecay = None,
-    epochs: o.Epochs("20; with --time-budget, as many as fit") = None,
+    epochs: EpochsOpt = None,
     max_steps: o.MaxSteps = None,
     time_budget: o.TimeBudget = None,
-    val_frac: o.ValFrac("0.1; 0 on tiny corpora") = None,
+    val_frac: ValFracOpt = None,
     seed: o.Seed = None,
     device: o.DeviceOpt = o.Device.auto,
     precision: o.PrecisionOpt = None,
@@ -41,7 +49,7 @@ def train_text(
 
     Prints the best checkpoint's path (or JSON lines with --json) on stdout.
     """
-    from charrnn.text import commands
+    from charrnn.text import training
 
     options = dict(cell=cell and cell.value, layers=layers, hidden=hidden, embed=embed,
                    dropout=dropout, seq_len=seq_len, batch_size=batch_size, sliding=sliding,
@@ -49,7 +57,7 @@ def train_text(
                    warmup_steps=warmup, grad_clip=grad_clip, weight_decay=weight_decay,
                    epochs=epochs, max_steps=max_steps, time_budget=time_budget, val_frac=val_frac,
                    seed=seed, precision=precision and precision.value, save_every=save_every)
-    commands.train(corpus, out, options, device.value, resume, json_out, quiet)
+    training.train(corpus, out, options, device.value, resume, json_out, quiet)
 
 
 def sample(

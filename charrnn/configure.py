@@ -1,0 +1,53 @@
+"""Turning command options into configs the same way for every kind of data: a given option
+always wins; a duration reads as seconds; a resumed model keeps its shape; checkpoints must be
+writable before any training starts."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from charrnn.config import ModelConfig
+from charrnn.errors import CharrnnError
+
+
+def given_options(options: dict) -> dict:
+    """The options the user gave: None (not given), False (a flag not set) and [] are left out."""
+    return {k: v for k, v in options.items() if v is not None and v is not False and v != []}
+
+
+def parse_duration(value: str | None) -> float | None:
+    """'600', '90s', '10m', '1.5h' -> seconds."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([smh]?)\s*", value)
+    if not match or float(match.group(1)) <= 0:
+        raise CharrnnError(f"--time-budget {value!r}: give a positive duration such as 600, 90s, "
+                           f"10m or 1h")
+    return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+MODEL_OPTIONS = {"cell": "cell", "hidden": "hidden_size", "layers": "num_layers", "embed": "embed",
+                 "dropout": "dropout"}
+
+
+def refuse_new_shape(given: dict, model_cfg: ModelConfig) -> None:
+    """On resume the model's shape comes from the checkpoint; a different one is an error."""
+    for option, field in MODEL_OPTIONS.items():
+        if option in given and given[option] != getattr(model_cfg, field):
+            raise CharrnnError(f"--{option} {given[option]}: the resumed model has "
+                               f"{getattr(model_cfg, field)}; its shape comes from the checkpoint "
+                               f"(drop --{option}, or train a new model)")
+
+
+def check_writable(folder: Path) -> None:
+    """Fail before training, not after an hour, when checkpoints cannot be written there.
+
+    Creates nothing: the folder appears with the first checkpoint.
+    """
+    probe = folder.resolve()
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise CharrnnError(f"--out {folder}: cannot write checkpoints there ({probe} is not a "
+                           f"writable folder); choose another folder")

@@ -1,0 +1,173 @@
+"""How `train-text` sets up a run: defaults that adapt to the corpus and, with a time budget,
+to this machine (explicit options always win), the data split, and the trainer with the text
+task plugged in. The CLI and the benchmarks share it."""
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from charrnn import checkpoint
+from charrnn.config import UNLIMITED_EPOCHS, ModelConfig, TrainConfig, from_dict
+from charrnn.configure import check_writable, given_options, parse_duration, refuse_new_shape
+from charrnn.errors import CharrnnError
+from charrnn.text.task import TextConfig
+
+DEFAULT_BATCH = TrainConfig.batch_size
+DEFAULT_SEQ = 100
+DEFAULT_EMBED = 64
+DEFAULT_LAYERS = 2
+DEFAULT_DROPOUT = 0.1
+TINY_CORPUS = 1000  # below this many characters: no validation tail and no dropout unless asked
+BUDGET_WARMUP_STEPS = 100
+
+
+def text_config(options: dict, n_chars: int, resumed: dict | None) -> TextConfig:
+    """Window length and kind: explicit options win, a resumed run keeps its own."""
+    given = given_options(options)
+    if resumed is not None:
+        stored = from_dict(TextConfig, resumed.get("task", {}))
+        return replace(stored, **{k: v for k, v in given.items()
+                                  if k in TextConfig.__dataclass_fields__})
+    n_train = n_chars - int(round(n_chars * _val_frac(given, n_chars)))
+    return TextConfig(seq_len=given.get("seq_len", max(1, min(DEFAULT_SEQ, n_train - 1))),
+                      sliding=bool(given.get("sliding")))
+
+
+def _val_frac(given: dict, n_chars: int) -> float:
+    return given.get("val_frac", 0.0 if n_chars < TINY_CORPUS else 0.1)
+
+
+def resolve_configs(options: dict, n_chars: int, vocab_size: int, resumed: dict | None,
+                    speed: Callable[[ModelConfig, int, int], float] | None = None,
+                    ) -> tuple[ModelConfig, TrainConfig]:
+    """Defaults that adapt to the corpus (and, with a budget, to the machine: `speed(width)` is
+    how many characters a second it trains a model shaped so); explicit options always win;
+    resume keeps the shape."""
+    given = given_options(options)
+    if "time_budget" in given:
+        given["time_budget"] = parse_duration(given["time_budget"])
+    if resumed is not None:
+        model_cfg = from_dict(ModelConfig, resumed["model"])
+        refuse_new_shape(given, model_cfg)
+        # limits belong to one invocation: a resumed run is not stopped by the old ones
+        train_cfg = replace(from_dict(TrainConfig, resumed["train"]), max_steps=None,
+                            time_budget=None)
+        train_fields = {k: v for k, v in given.items() if hasattr(train_cfg, k)}
+        return model_cfg, replace(train_cfg, **train_fields)
+
+    text = text_config(options, n_chars, None)
+    val_frac = _val_frac(given, n_chars)
+    n_train = n_chars - int(round(n_chars * val_frac))
+    if text.sliding:
+        batch_size = given.get("batch_size")  # None: all windows in one batch
+    else:
+        batch_size = given.get("batch_size",
+                               max(1, min(DEFAULT_BATCH, (n_train - 1) // max(text.seq_len, 1))))
+    model_cfg = ModelConfig(
+        cell=given.get("cell", "lstm"), input_size=vocab_size, output_size=vocab_size,
+        embed=given.get("embed", DEFAULT_EMBED), num_layers=given.get("layers", DEFAULT_LAYERS),
+        dropout=given.get("dropout", 0.0 if n_chars < TINY_CORPUS else DEFAULT_DROPOUT),
+        tokens=True)
+    hidden = given.get("hidden")
+    if hidden is None:
+        from charrnn.text.sizing import choose_hidden
+
+        hidden = choose_hidden(model_cfg, n_train, given.get("time_budget"), lambda width: (
+            speed(replace(model_cfg, hidden_size=width), batch_size or 1, text.seq_len) if speed
+            else math.inf))
+    model_cfg = replace(model_cfg, hidden_size=hidden)
+    train_fields = {k: v for k, v in given.items() if k in TrainConfig.__dataclass_fields__}
+    train_fields.update(batch_size=batch_size, val_frac=val_frac)
+    if "time_budget" in given:  # the budget is the horizon: warm up, decay to its end
+        train_fields.setdefault("lr_schedule", "cosine")
+        train_fields.setdefault("warmup_steps", BUDGET_WARMUP_STEPS)
+        train_fields.setdefault("epochs", UNLIMITED_EPOCHS)
+    return model_cfg, TrainConfig(**train_fields)
+
+
+@dataclass
+class TrainingSetup:
+    """Everything a text run needs before its first step (the CLI and the benchmarks share it)."""
+
+    data: object  # text.task.TextData
+    model_cfg: ModelConfig
+    train_cfg: TrainConfig
+    text_cfg: TextConfig
+    out: Path
+    device: object  # torch.device
+    precision: str
+    resumed: object  # checkpoint.Checkpoint | None
+    world: object  # distributed.World
+
+    def trainer(self, listeners=()):
+        from charrnn.engine.trainer import Trainer
+        from charrnn.text.task import TextTask
+
+        task = TextTask(self.data, self.text_cfg, self.train_cfg.seed)
+        return Trainer(task, self.model_cfg, self.train_cfg, self.out, self.device,
+                       self.precision, listeners, self.resumed, self.world)
+
+
+def prepare_training(corpus: str, out: Path | None, options: dict, device_name: str,
+                     resume: Path | None, quiet: bool) -> TrainingSetup:
+    from charrnn.distributed import from_main, init_world
+    from charrnn.runtime import autocast_factory, resolve_device, resolve_precision, setup_device
+    from charrnn.text.corpus import load_corpus
+    from charrnn.text.data import Vocab, corpus_name
+    from charrnn.text.sizing import measure_chars_per_sec
+    from charrnn.text.task import split_text
+
+    resumed = checkpoint.load(resume, kind="text", prefer="last") if resume is not None else None
+    loaded = load_corpus(corpus, Vocab(resumed.meta["vocab"]) if resumed else None)
+    for note in loaded.notes:
+        if not quiet:
+            print(f"note: {note}", file=sys.stderr)
+    world, device = init_world(resolve_device(device_name))
+    setup_device(device)
+    measured: dict[int, float] = {}
+
+    def speed(cfg: ModelConfig, batch: int, seq_len: int) -> float:
+        precision = resolve_precision(options.get("precision") or "auto", device, cfg.hidden_size)
+        measured[cfg.hidden_size] = measure_chars_per_sec(cfg, batch, seq_len, device,
+                                                          autocast_factory(precision, device))
+        return measured[cfg.hidden_size]
+
+    resumed_meta = resumed.meta if resumed else None
+    text_cfg = text_config(options, len(loaded.ids), resumed_meta)
+    model_cfg, train_cfg = resolve_configs(options, len(loaded.ids), len(loaded.vocab),
+                                           resumed_meta, speed)
+    model_cfg = replace(model_cfg, hidden_size=from_main(model_cfg.hidden_size, world))
+    if measured and not quiet and world.is_main:
+        speeds = ", ".join(f"{w}: {v:,.0f}" for w, v in sorted(measured.items(), reverse=True))
+        print(f"note: --hidden {model_cfg.hidden_size} fits the data and the "
+              f"{train_cfg.time_budget:g} s budget on this machine (training chars/s by width: "
+              f"{speeds}); give --hidden to choose", file=sys.stderr)
+    name = corpus_name(corpus)
+    data = split_text(loaded.ids, loaded.vocab, name, text_cfg.seq_len, train_cfg.val_frac,
+                      text_cfg.sliding)
+    if world.distributed and text_cfg.sliding:
+        raise CharrnnError("--sliding trains in one process; run it without torchrun")
+    precision = resolve_precision(train_cfg.precision, device, model_cfg.hidden_size)
+    if out is None:
+        out = resumed.path.parent if resumed is not None else Path("checkpoints") / name
+    if world.is_main:
+        check_writable(out)
+    return TrainingSetup(data, model_cfg, train_cfg, text_cfg, out, device, precision, resumed,
+                         world)
+
+
+def train(corpus: str, out: Path | None, options: dict, device_name: str, resume: Path | None,
+          json_out: bool, quiet: bool) -> None:
+    from charrnn.distributed import close_world
+    from charrnn.engine.session import train_with_views
+
+    setup = prepare_training(corpus, out, options, device_name, resume, quiet)
+    try:
+        end = train_with_views(setup.trainer, setup.out, json_out, quiet, setup.world.is_main)
+    finally:
+        close_world(setup.world)
+    if not json_out and setup.world.is_main:
+        print(end.best_path)
