@@ -46,7 +46,8 @@ def charrnn(*args: str) -> str:
 
 def test_rows(rows: int, window: int, test_frac: float = 0.3) -> tuple[int, int]:
     """(first test label row, test windows) of charrnn's split for a window of `window` rows."""
-    from charrnn.series.prepare import check_split, count_windows
+    from charrnn.series.prepare import check_split
+    from charrnn.series.windows import count_windows
 
     split = check_split("bench", rows, window, 1, test_frac, 0.1)
     start = split.test_start + window  # window test_start ends at row test_start + window - 1

@@ -145,3 +145,5 @@ app.command("forecast")(series_cli.forecast)
 
 def main() -> None:
     app()
+from charrnn.text.inspect_command import inspect as _inspect
+app.command("inspect")(_inspect)

@@ -7,8 +7,10 @@ import pytest
 
 from charrnn.errors import CharrnnError
 from charrnn.series.metrics import mase, mase_scale, series_metrics, smape
-from charrnn.series.prepare import (Coder, Windows, baseline_forecast, choose_baseline, prepare,
-                                    rebuild)
+from charrnn.series.baselines import baseline_forecast, choose_baseline
+from charrnn.series.coder import Coder
+from charrnn.series.prepare import prepare, rebuild
+from charrnn.series.windows import Windows
 from charrnn.series.season import choose_transform, default_window, detect_season
 from charrnn.series.table import Series
 

@@ -9,7 +9,10 @@ import torch
 
 from charrnn.errors import CharrnnError
 from charrnn.engine.events import CheckpointSaved
-from charrnn.series.prepare import Coder, Scaler, fit_rows, make_windows, prepare, split_windows
+from charrnn.series.coder import Coder
+from charrnn.series.prepare import fit_rows, prepare, split_windows
+from charrnn.series.scaler import Scaler
+from charrnn.series.windows import make_windows
 from charrnn.series.table import Series, next_dates, parse_table, select
 from charrnn.series.metrics import persistence, scores, seasonal_naive
 from charrnn.engine.events import EpochEnd, TrainEnd, TrainStart

@@ -10,7 +10,8 @@ import math
 import numpy as np
 
 from charrnn.errors import CharrnnError
-from charrnn.series.prepare import Windows, baseline_forecast
+from charrnn.series.baselines import baseline_forecast
+from charrnn.series.windows import Windows
 
 
 def _finite(value) -> float | None:

@@ -1,0 +1,165 @@
+"""Where the network's numbers meet real units: scaled windows and real targets <-> the
+network's inputs and outputs, and the fitting of the scales that relate them.
+
+A model is saved with its coder (to_dict), so eval and forecast decode exactly as training
+encoded, whatever mode, transform and baseline the run chose. Pure numpy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from charrnn.errors import CharrnnError
+from charrnn.series.baselines import forward, inverse
+from charrnn.series.scaler import Scaler
+from charrnn.series.table import Series
+from charrnn.series.windows import Windows
+
+
+@dataclass
+class Coder:
+    """Scaled windows and real targets <-> the network's inputs and outputs.
+
+    level (the lecture): inputs are the scaled windows, the output is the scaled target.
+    delta: inputs are each window minus its last row (the target column in the transformed
+    space), divided per feature by the RMS of its one-step changes over the training rows; the
+    output is the change from the window's baseline forecast in the transformed space, divided
+    by `out_scale` (the RMS of the baseline's errors on the training and validation windows). A
+    zero output is the baseline, and a window reads the same at any level, so values beyond the
+    training range are not out of distribution.
+
+    Today's delta (persistence, no transform; also every checkpoint written before seasons) is
+    the case baseline "persistence", transform "none", out_scale None: the change from the last
+    value divided by delta_scale * span.
+    """
+
+    mode: str
+    low: float  # the target's scaling
+    span: float
+    delta_scale: float = 1.0  # outputs -> changes of the min-max scaled target (for display)
+    input_scale: list = field(default_factory=list)  # delta: per feature
+    transform: str = "none"  # none | log (the target, outputs and its input column)
+    baseline: str = "persistence"  # persistence | seasonal | seasonal_drift
+    season: int | None = None
+    out_scale: float | None = None  # transformed units per output unit; None: delta_scale * span
+    target_index: int | None = None  # the target's column among the features, if it is one
+    residuals: bool = False  # one more input column: the baseline's one-step errors / out_scale
+
+    @property
+    def extra_inputs(self) -> int:
+        """Input columns beyond the features: the model's input_size is F + extra_inputs."""
+        return int(self.residuals and self.mode == "delta")
+
+    @property
+    def scale(self) -> float:
+        return self.out_scale if self.out_scale is not None else self.delta_scale * self.span
+
+    def _base(self, w) -> np.ndarray:
+        """(N, H)-broadcastable baseline in real units from a Windows or a `last` array."""
+        if isinstance(w, Windows):
+            if w.base is not None:
+                return w.base
+            w = w.last
+        if self.baseline != "persistence" or self.transform != "none":
+            raise CharrnnError(f"internal: the {self.baseline} baseline ({self.transform} "
+                               f"transform) needs the Windows, not the last values")
+        return np.asarray(w, float)[:, None]
+
+    def inputs(self, x) -> np.ndarray:
+        """(N, W, F) scaled windows (or a Windows; needed with residuals) -> network inputs
+        (N, W, F + extra_inputs), float32."""
+        w = x if isinstance(x, Windows) else None
+        x = x.x if w is not None else x
+        if self.extra_inputs:
+            if w is None or w.resid is None:
+                raise CharrnnError("internal: residual inputs need the Windows, not their x")
+            return np.ascontiguousarray(np.concatenate(
+                [self._own(x), (w.resid / self.scale)[:, :, None]], axis=2), dtype=np.float32)
+        return self._own(x)
+
+    def _own(self, x: np.ndarray) -> np.ndarray:
+        if self.mode == "delta":
+            d = x - x[:, -1:, :]
+            j = self.target_index
+            if self.transform == "log" and j is not None and len(x):
+                real = np.maximum(x[:, :, j].astype(float) * self.span + self.low, 1e-12)
+                d = d.astype(float)
+                d[:, :, j] = np.log(real) - np.log(real[:, -1:])
+            x = d / np.asarray(self.input_scale, np.float32)
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+    def encode(self, y: np.ndarray, w) -> np.ndarray:
+        """(N, H) real targets -> network outputs to learn. w: the Windows (or, for the
+        persistence baseline without a transform, their `last` values)."""
+        if self.mode == "level":
+            return (y - self.low) / self.span
+        base = self._base(w)
+        if self.out_scale is None and self.transform == "none":  # bit for bit as before
+            scaled = (y - self.low) / self.span
+            return (scaled - (base - self.low) / self.span) / self.delta_scale
+        return (forward(y, self.transform) - forward(base, self.transform)) / self.scale
+
+    def decode(self, out: np.ndarray, w) -> np.ndarray:
+        """(N, H) network outputs -> real predictions."""
+        if self.mode == "level":
+            return out * self.span + self.low
+        base = self._base(w)
+        if self.out_scale is None and self.transform == "none":
+            return base + out * self.delta_scale * self.span
+        z = forward(base, self.transform) + out * self.scale
+        return inverse(np.minimum(z, 700.0) if self.transform == "log" else z, self.transform)
+
+    def to_dict(self) -> dict:
+        return {"mode": self.mode, "low": self.low, "span": self.span,
+                "delta_scale": self.delta_scale, "input_scale": list(self.input_scale),
+                "transform": self.transform, "baseline": self.baseline, "season": self.season,
+                "out_scale": self.out_scale, "target_index": self.target_index,
+                "residuals": self.residuals}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Coder":
+        """Also reads the coders of checkpoints written before seasons (persistence, no
+        transform)."""
+        def opt(key, kind):
+            return None if d.get(key) is None else kind(d[key])
+
+        return cls(d["mode"], float(d["low"]), float(d["span"]), float(d["delta_scale"]),
+                   [float(v) for v in d["input_scale"]], str(d.get("transform", "none")),
+                   str(d.get("baseline", "persistence")), opt("season", int),
+                   opt("out_scale", float), opt("target_index", int),
+                   bool(d.get("residuals", False)))
+
+
+def _rms(changes: np.ndarray, axis=None):
+    rms = np.sqrt(np.mean(changes ** 2, axis=axis))
+    return np.where(rms > 0, rms, 1.0)
+
+
+def fit_coder(mode: str, scaler: Scaler, series: "Series", rows: int, *,
+              transform: str = "none", baseline: str = "persistence", season: int | None = None,
+              fit_windows: Windows | None = None, residuals: bool = False) -> Coder:
+    """The change scales come from the training rows only (all rows with --scale-fit all);
+    out_scale from the baseline's errors on `fit_windows` (the train and validation windows)."""
+    low, span = scaler.column(series.target)
+    if mode == "level":
+        return Coder(mode, low, span)
+    scaled = scaler.select(series.features).transform(series.values[:rows])  # (rows, F)
+    target = (series.target_values[:rows] - low) / span
+    delta_scale = float(_rms(np.diff(target)))
+    input_scale = _rms(np.diff(scaled, axis=0), axis=0)
+    j = series.features.index(series.target) if series.target in series.features else None
+    if transform == "none" and baseline == "persistence" and not residuals:
+        return Coder(mode, low, span, delta_scale, input_scale.tolist(), target_index=j)
+    z = forward(series.target_values[:rows], transform)
+    if transform == "log" and j is not None:
+        input_scale[j] = float(_rms(np.diff(z)))
+    if fit_windows is not None and len(fit_windows.y):
+        errors = forward(fit_windows.y, transform) - forward(fit_windows.base, transform)
+        out_scale = float(_rms(errors))
+    else:
+        out_scale = float(_rms(np.diff(z)))
+    # what one output unit is on the min-max scaled target axis, near the typical level
+    real_per_unit = out_scale * (float(np.exp(np.mean(z))) if transform == "log" else 1.0)
+    return Coder(mode, low, span, real_per_unit / span, input_scale.tolist(), transform,
+                 baseline, season, out_scale, j, residuals)
