@@ -48,6 +48,7 @@ class TrainConfig:
     epochs: int = 20
     max_steps: int | None = None
     time_budget: float | None = None  # seconds of training, then validate, save, stop
+    patience: int | None = None  # stop when validation has not improved for this many epochs
     seed: int = 1234
     save_every: float = 180.0  # checkpoints are never more than this many seconds old
     precision: str = "auto"  # auto | fp32 | bf16

@@ -85,6 +85,7 @@ LrSchedule = Annotated[Optional[Schedule], _option("--lr-schedule", help="consta
 Warmup = Annotated[Optional[int], _option("--warmup", min=0, help="Steps of linear learning-rate warm-up [default: 100 with text --time-budget, else 0].")]
 WeightDecay = Annotated[Optional[float], _option("--weight-decay", **interval(0.0), help="Adam weight decay [default: 0].")]
 MaxSteps = Annotated[Optional[int], _option("--max-steps", min=1, help="Stop after this many optimizer steps in all.")]
+Patience = Annotated[Optional[int], _option("--patience", min=1, help="Stop when the validation loss has not improved for this many epochs (`best` is kept).")]
 TimeBudget = Annotated[Optional[str], _option("--time-budget", help="Stop after this much training time: seconds, or 90s, 10m, 1h.")]
 SaveEvery = Annotated[Optional[float], _option("--save-every", **POSITIVE, help="Checkpoints are never more than this many seconds old; also written at the end, on Ctrl-C and on failure [default: 180].")]
 PrecisionOpt = Annotated[Optional[Precision], _option("--precision", help="bf16 autocast or fp32 [default: auto = bf16 on CUDA, and on CPUs with AMX for hidden >= 128; else fp32].")]

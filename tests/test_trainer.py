@@ -198,3 +198,19 @@ def test_a_full_disk_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
     finally:
         if mounted:
             subprocess.run(["umount", str(out)], capture_output=True)
+
+
+# ---------------------------------------------------------------------- early stopping
+def test_patience_stops_an_overfitting_run_and_keeps_the_best_epoch(tmp_path):
+    import json
+
+    result = run_cli(["train-text", CORPORA / "ship.txt", "--hidden", "64", "--seq-len", "10",
+                      "--val-frac", "0.3", "--lr", "0.01", "--epochs", "60", "--patience", "2",
+                      "--out", tmp_path, "--json", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    epochs, end = records[:-1], records[-1]
+    assert end["event"] == "end" and end["stop_reason"] == "patience" and len(epochs) < 60
+    best = min(epochs, key=lambda r: r["val_loss"])
+    assert end["best_epoch"] == best["epoch"] == epochs[-1]["epoch"] - 2
+    assert checkpoint.load(tmp_path / "best.safetensors").meta["epoch"] == best["epoch"]

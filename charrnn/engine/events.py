@@ -78,5 +78,5 @@ class TrainEnd:
     best_path: str
     last_path: str
     best_loss: float
-    stop_reason: str  # "epochs", "max_steps", "time_budget"
+    stop_reason: str  # "epochs", "max_steps", "time_budget", "patience"
     best_epoch: int = 0

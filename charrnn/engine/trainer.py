@@ -253,9 +253,17 @@ class Trainer:
         self._end_of_epoch(complete)
         if self._stop_signalled():
             self._interrupt()
+        if limit is None and self._out_of_patience():
+            limit = "patience"
         if self.saver.due(cfg.save_every) and not limit:
             self._save()
         return limit
+
+    def _out_of_patience(self) -> bool:
+        """Early stopping: validation (not training) has not improved for `patience` epochs."""
+        s, patience = self.state, self.cfg.patience
+        scored = [h for h in s.history if h["val_loss"] is not None]
+        return bool(patience and scored and s.epoch - s.best_epoch >= patience)
 
     def _stop_signalled(self) -> bool:
         return self.interrupted if self.world.distributed else self.signals.received is not None

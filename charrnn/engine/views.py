@@ -155,6 +155,7 @@ class PlainLines(_View):
                 [*event.facts, f"{event.parameters:,} params", f"{event.device} {event.precision}"])
         elif isinstance(event, EpochEnd):
             line = self.renderer.epoch_line(event, self.start)
+            self.renderer.observe(event)
         elif isinstance(event, TrainEnd):
             line = self.renderer.end_line(event)
         if line:

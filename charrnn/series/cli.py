@@ -70,6 +70,7 @@ def train_series(
     epochs: EpochsOpt = None,
     max_steps: o.MaxSteps = None,
     time_budget: o.TimeBudget = None,
+    patience: o.Patience = None,
     save_every: o.SaveEvery = None,
     seed: o.Seed = None,
     device: o.DeviceOpt = o.Device.auto,
@@ -91,7 +92,7 @@ def train_series(
                    target_mode=target_mode and target_mode.value, loss=loss and loss.value,
                    newest_first=newest_first, fill=fill, cell=cell and cell.value, hidden=hidden,
                    layers=layers, lr=lr, grad_clip=grad_clip, batch_size=batch_size,
-                   epochs=epochs, max_steps=max_steps, time_budget=time_budget,
+                   epochs=epochs, max_steps=max_steps, time_budget=time_budget, patience=patience,
                    save_every=save_every, seed=seed)
     commands.train(csv, options, device.value, out, resume, json_out, quiet)
 

@@ -36,6 +36,7 @@ def train_text(
     epochs: EpochsOpt = None,
     max_steps: o.MaxSteps = None,
     time_budget: o.TimeBudget = None,
+    patience: o.Patience = None,
     val_frac: ValFracOpt = None,
     seed: o.Seed = None,
     device: o.DeviceOpt = o.Device.auto,
@@ -55,7 +56,8 @@ def train_text(
                    dropout=dropout, seq_len=seq_len, batch_size=batch_size, sliding=sliding,
                    lr=lr, lr_decay=lr_decay, lr_schedule=lr_schedule and lr_schedule.value,
                    warmup_steps=warmup, grad_clip=grad_clip, weight_decay=weight_decay,
-                   epochs=epochs, max_steps=max_steps, time_budget=time_budget, val_frac=val_frac,
+                   epochs=epochs, max_steps=max_steps, time_budget=time_budget,
+                   patience=patience, val_frac=val_frac,
                    seed=seed, precision=precision and precision.value, save_every=save_every)
     training.train(corpus, out, options, device.value, resume, json_out, quiet)
 

@@ -27,16 +27,30 @@ def shown_epoch(e: EpochEnd) -> str:
     return str(e.epoch) if e.complete else f"{e.epochs_done:.2f}"
 
 
+def overfitting(e: EpochEnd, before: EpochEnd | None) -> bool:
+    """Validation rose while training fell: the first sign of overfitting."""
+    return (before is not None and e.val_loss is not None and before.val_loss is not None
+            and e.val_loss > before.val_loss and e.train_loss < before.train_loss)
+
+
 class Renderer:
+    def __init__(self):
+        self.before: EpochEnd | None = None  # the previous epoch
+        self.last: EpochEnd | None = None
+
     def observe(self, e: EpochEnd) -> None:
-        pass
+        self.before, self.last = self.last, e
+
+    def _mark(self, e: EpochEnd) -> str:
+        before = self.before if e is self.last else self.last
+        return " (val rising, train falling: overfitting?)" if overfitting(e, before) else ""
 
     def epoch_line(self, e: EpochEnd, start) -> str:
         epochs = of_total(start.epochs) if start is not None else ""
         val = "" if e.val_loss is None else f" val {loss_text(e.val_loss)}"
         shown = (f" | {visible(e.predictions[0][0])} -> {visible(e.predictions[0][1])}"
                  if e.predictions else "")
-        mark = " *" if e.is_best else ""
+        mark = (" *" if e.is_best else "") + self._mark(e)
         return (f"epoch {shown_epoch(e)}{epochs} step {e.step} train {loss_text(e.train_loss)}"
                 f"{val}{mark} {e.speed:,.0f} chars/s{shown}")
 
@@ -62,6 +76,8 @@ class Renderer:
                           loss_text(epoch.val_loss),
                           f"{epoch.best_loss:.4f}" + (" (new)" if epoch.is_best else ""))
             parts.append(table)
+            if self._mark(epoch):
+                parts.append(Text(self._mark(epoch).strip(" ()"), style="bold yellow"))
         if previewed is not None:
             lines = Text(no_wrap=True, overflow="ellipsis")
             for i, (given, predicted) in enumerate(previewed.predictions):
