@@ -26,6 +26,7 @@ class Task(Protocol):
     kind: str  # "text" | "series": stored in checkpoints, picks the views' renderer
     unit: str  # what a window's items are: "chars" | "windows"
     score_initial_model: bool  # validate before the first step (series: the baseline itself)
+    initial_margin: float  # a trained epoch must beat the untrained model's loss by this share
 
     def batches(self, cfg: TrainConfig, world: World) -> Batches: ...
     def init_model(self, model: RecurrentNet) -> None: ...

@@ -136,7 +136,8 @@ class Trainer:
     def _keep_best(self, score: float | None) -> bool:
         """Remember the weights if `score` beats the best so far; written at the next save."""
         s = self.state
-        if score is None or not score < s.best_loss:
+        bar = s.best_loss * (1 - self.task.initial_margin) if s.best_epoch == 0 else s.best_loss
+        if score is None or not score < bar:
             return False
         s.best_loss, s.best_epoch = score, s.epoch
         self.saver.keep_best(self._payload())

@@ -5,17 +5,12 @@ from typing import Annotated, List, Optional
 
 import typer
 
+from charrnn import options as o
+
 
 class StateKind(str, Enum):
     c = "c"
     h = "h"
-
-
-class InspectDevice(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-    mps = "mps"
 
 
 def inspect(
@@ -32,7 +27,7 @@ def inspect(
     find: Annotated[bool, typer.Option("--find", help="Rank units by their correlation with features of the text (put the file before --find when naming a FEATURE after it).")] = False,
     html_out: Annotated[Optional[Path], typer.Option("--html", help="Write the view as one self-contained HTML page ('-' for stdout) with hover titles.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object on stdout: per character its char, loss, and unit value / top guesses when asked.")] = False,
-    device: Annotated[InspectDevice, typer.Option("--device", help="Where to run (a few thousand single-stream steps: CPU is quick).")] = InspectDevice.cpu,
+    device: Annotated[o.Device, typer.Option("--device", help="Where to run (a few thousand single-stream steps: CPU is quick).")] = o.Device.cpu,
 ):
     """See inside a text model: colour text by the model's surprise (the default), its
     guesses (--top), one unit (--unit), or find units that track features (--find)."""

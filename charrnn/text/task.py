@@ -65,9 +65,12 @@ class TextTask:
     kind = "text"
     unit = "chars"
     score_initial_model = False
+    initial_margin = 0.0
 
-    def __init__(self, data: TextData, cfg: TextConfig, seed: int = 0):
+    def __init__(self, data: TextData, cfg: TextConfig, seed: int = 0,
+                 lineage: dict | None = None):
         self.data, self.cfg, self.seed = data, cfg, seed
+        self.lineage = lineage  # fine-tuned: the checkpoint it started from (`init_from`)
 
     def name(self) -> str:
         return self.data.name
@@ -129,9 +132,12 @@ class TextTask:
     def meta(self) -> dict:
         from charrnn.config import to_dict
 
-        return {"task": to_dict(self.cfg), "vocab": self.data.vocab.chars,
+        meta = {"task": to_dict(self.cfg), "vocab": self.data.vocab.chars,
                 "corpus": self.data.name,
                 "start_char": self.data.vocab.decode(self.data.train_ids[:1])}
+        if self.lineage:
+            meta["init_from"] = self.lineage
+        return meta
 
 
 def text_trainer(data: TextData, model_cfg, train_cfg: TrainConfig, text_cfg: TextConfig,
