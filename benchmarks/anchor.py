@@ -1,11 +1,10 @@
-"""The bare PyTorch loop the benchmarks compare against: `shared/bench/anchor_lstm.py`."""
+"""The bare PyTorch loop the benchmarks compare against: `benchmarks/anchor_lstm.py`."""
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-ANCHOR = ROOT.parent / "shared" / "bench" / "anchor_lstm.py"
+ANCHOR = Path(__file__).resolve().parent / "anchor_lstm.py"
 
 
 def load_anchor(path: Path = ANCHOR):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Corpora of any size: peak memory and end-to-end speed of `charrnn train-text` on a big file.
 
-Generates a word-like corpus of --mb megabytes, then runs `charrnn train-text FILE --max-steps 3`
+Generates a word-like corpus of --mb megabytes (its data: nothing is read from outside), then runs `charrnn train-text FILE --max-steps 3`
 twice in a fresh process: the first run encodes (no cache yet), the second reuses the cached ids.
 Prints one JSON object: seconds, MB/s end to end (process start to the end of the steps) and
 peak RSS of each run.
@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,23 +47,40 @@ def generate(path: Path, megabytes: int, seed: int = 0) -> None:
 def run(corpus: Path, out: Path, cache: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "charrnn", "train-text", str(corpus), "--out",
-                           str(out), "--max-steps", "3", "--quiet"], capture_output=True, text=True,
-                          env={**os.environ, "CHARRNN_CACHE": str(cache)})
+    proc = subprocess.Popen([sys.executable, "-m", "charrnn", "train-text", str(corpus), "--out",
+                             str(out), "--max-steps", "3", "--quiet"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "CHARRNN_CACHE": str(cache)})
+    try:
+        _, stderr = proc.communicate()
+    finally:  # Ctrl-C, SIGTERM (see main) or any error here: the child does not outlive us
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
     seconds = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise SystemExit(proc.stderr)
+        raise SystemExit(stderr)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     size = corpus.stat().st_size / 1e6
     return {"seconds": round(seconds, 2), "mb_per_s": round(size / seconds, 1),
             "peak_rss_mb": round(max(peak, before) / 1024, 1)}
 
 
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds through run()'s finally and the temp folder's cleanup
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--mb", type=int, default=500)
+    p.add_argument("--mb", type=int, default=500, help="size of the generated corpus (default 500)")
     p.add_argument("--dir", default=None, help="where to write the corpus (default: a temp folder)")
     args = p.parse_args()
+    signal.signal(signal.SIGTERM, _terminated)
+    signal.signal(signal.SIGHUP, _terminated)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         tmp = Path(tmp)
         corpus = tmp / "big.txt"
@@ -75,4 +93,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C: run()'s finally has stopped the child already
+        sys.exit(130)

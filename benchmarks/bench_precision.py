@@ -3,9 +3,10 @@
 
 Prints one JSON object: training chars/s of each, the speed-up, and the training-loss curves
 (mean over each block of steps) with their largest gap, plus the validation loss (scored in
-fp32) at the end of each run.
+fp32) at the end of each run. DATA is a UTF-8 text file or @stdlib (the default); BENCHMARKS.md's
+figures are on tinyshakespeare.
 
-    python benchmarks/bench_precision.py --hidden 512 --steps 150 --threads 2
+    python benchmarks/bench_precision.py tinyshakespeare.txt --hidden 512 --steps 150 --threads 2
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from charrnn.config import ModelConfig, TrainConfig  # noqa: E402
 from charrnn.engine.trainer import TextTrainer, split_text  # noqa: E402
 from charrnn.text.evaluate import score_stream  # noqa: E402
 from charrnn.runtime import setup_device  # noqa: E402
-from charrnn.text.data import Vocab  # noqa: E402
+from charrnn.text.data import Vocab, read_text  # noqa: E402
 
 
 def run(precision: str, args, data, vocab) -> dict:
@@ -46,7 +47,7 @@ def run(precision: str, args, data, vocab) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"))
+    p.add_argument("data", nargs="?", default="@stdlib", help="text file or @stdlib (default: @stdlib)")
     p.add_argument("--hidden", type=int, default=512)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--batch", type=int, default=64)
@@ -58,7 +59,7 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     setup_device(torch.device("cpu"))
-    text = Path(args.data).read_text(encoding="utf-8")
+    text = read_text(args.data)
     vocab = Vocab.from_text(text)
     data = split_text(vocab.encode(text), vocab, "bench", TrainConfig(seq_len=100))
     fp32, bf16 = run("fp32", args, data, vocab), run("bf16", args, data, vocab)

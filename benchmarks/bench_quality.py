@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
 """Validation loss against wall-clock: charrnn's defaults beside a bare PyTorch LSTM, one run.
 
-Reproduces the README's quality table. charrnn trains exactly as
+Reproduces BENCHMARKS.md's quality table (on tinyshakespeare). charrnn trains exactly as
 `charrnn train-text DATA --time-budget MINUTES` would (same option resolution, same engine, the
 same per-epoch validation, predicted strings and samples as the live view asks for); then the
-bare loop of `shared/bench/anchor_lstm.py` (fused nn.LSTM, embedding = hidden, seq 100, batch 64,
+bare loop of `benchmarks/anchor_lstm.py` (fused nn.LSTM, embedding = hidden, seq 100, batch 64,
 Adam 2e-3 constant, clipping 5, no dropout) trains for the same wall-clock time at each
 `--anchors` width. At every mark the weights are copied (the clock keeps running); afterwards each
 copy is scored on the corpus's last 10% as one stream with carried state, in fp32, as
 `charrnn eval` scores it. charrnn's last mark is the `best` checkpoint, which `charrnn eval
 --ckpt DIR` picks.
 
-    python benchmarks/bench_quality.py --threads 2                       # tinyshakespeare, 10 min
-    python benchmarks/bench_quality.py --minutes 2 --marks 1,2 --anchors 256 --data FILE
+    python benchmarks/bench_quality.py tinyshakespeare.txt --threads 2   # 10 min each, 30 in all
+    python benchmarks/bench_quality.py @stdlib --minutes 2 --marks 1,2 --anchors 256
 """
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ from charrnn import checkpoint  # noqa: E402
 from charrnn.text.evaluate import score_stream  # noqa: E402
 from charrnn.engine.events import Progress  # noqa: E402
 from charrnn.model import count_parameters  # noqa: E402
-from charrnn.text.commands import load_model, prepare_training  # noqa: E402
+from charrnn.text.commands import load_model  # noqa: E402
+from charrnn.text.training import prepare_training  # noqa: E402
 
 
 class Snapshots:
@@ -132,7 +133,7 @@ def run_anchor(anchor, data, hidden: int, seconds: float, marks: list[float], se
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"))
+    p.add_argument("data", help="text file (tinyshakespeare for BENCHMARKS.md's table) or @stdlib")
     p.add_argument("--anchor", default=str(ANCHOR))
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--marks", default="3,6,10", help="minutes at which to score (the last = --minutes)")

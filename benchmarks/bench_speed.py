@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """charrnn's own training step and sampling loop against a bare PyTorch loop, one process.
 
-The bare loop is `shared/bench/anchor_lstm.py` (fused nn.LSTM, Adam, clipping, truncated BPTT;
+The bare loop is `benchmarks/anchor_lstm.py` (fused nn.LSTM, Adam, clipping, truncated BPTT;
 batch-1 sampling with oneDNN off). Rounds alternate between the two so that both see the same
 machine state; prints one JSON object with chars/s of each and the ratio charrnn / anchor.
+DATA is a UTF-8 text file or @stdlib (the default); BENCHMARKS.md's figures are on
+tinyshakespeare (see the README for where to get it).
 
-    python benchmarks/bench_speed.py --threads 2                      # CPU, hidden 256 x 2
-    python benchmarks/bench_speed.py --hidden 512 --threads 2
+    python benchmarks/bench_speed.py --threads 2                      # CPU, hidden 256 x 2, @stdlib
+    python benchmarks/bench_speed.py tinyshakespeare.txt --hidden 512 --threads 2
     python benchmarks/bench_speed.py --device cuda --precision bf16   # unchanged on CUDA
 """
 from __future__ import annotations
@@ -28,7 +30,7 @@ from charrnn.config import ModelConfig, TrainConfig  # noqa: E402
 from charrnn.engine.trainer import TextTrainer, split_text  # noqa: E402
 from charrnn.runtime import resolve_device, resolve_precision, setup_device  # noqa: E402
 from charrnn.text.sampling import SamplingSettings, generate  # noqa: E402
-from charrnn.text.data import Vocab  # noqa: E402
+from charrnn.text.data import Vocab, read_text  # noqa: E402
 
 
 def sync(device):
@@ -62,7 +64,7 @@ def time_charrnn_sample(model, chars: int, device) -> float:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"))
+    p.add_argument("data", nargs="?", default="@stdlib", help="text file or @stdlib (default: @stdlib)")
     p.add_argument("--anchor", default=str(ANCHOR))
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--layers", type=int, default=2)
@@ -82,7 +84,7 @@ def main(argv=None) -> int:
     device = resolve_device(args.device)
     setup_device(device)
     precision = resolve_precision(args.precision, device, args.hidden)
-    text = Path(args.data).read_text(encoding="utf-8")
+    text = read_text(args.data)
     vocab = Vocab.from_text(text)
     ids = vocab.encode(text)
 

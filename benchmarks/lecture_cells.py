@@ -4,10 +4,12 @@
 For each run: the first epoch from which the lecture's predictions hold to the end
 (`hihell -> ihello`; `if you wan -> ? you want`), and the final training loss.
 
-    python benchmarks/lecture_cells.py
+    python benchmarks/lecture_cells.py                   # the bundled corpora/ (about a minute)
+    python benchmarks/lecture_cells.py --corpora DIR --cells lstm,gru
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
@@ -44,9 +46,9 @@ class Recorder:
             self.epochs.append(event)
 
 
-def run(corpus: str, cell: str) -> dict:
+def run(corpus: str, cell: str, folder: Path = ROOT / "corpora") -> dict:
     train, model, matches = RUNS[corpus]
-    text = (ROOT / "corpora" / f"{corpus}.txt").read_text()
+    text = (folder / f"{corpus}.txt").read_text()
     vocab = Vocab.from_text(text)
     cfg = TrainConfig(**train)
     data = split_text(vocab.encode(text), vocab, corpus, cfg)
@@ -61,8 +63,19 @@ def run(corpus: str, cell: str) -> dict:
             "final_prediction": " -> ".join(recorder.epochs[-1].predictions[0])}
 
 
-if __name__ == "__main__":
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--corpora", type=Path, default=ROOT / "corpora",
+                   help="folder holding hihello.txt and ship.txt (default: the bundled corpora/)")
+    p.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated cells (default rnn,lstm,gru)")
+    p.add_argument("--only", choices=sorted(RUNS), help="one corpus only")
+    args = p.parse_args(argv)
     torch.set_flush_denormal(True)
-    for corpus in RUNS:
-        for cell in ("rnn", "lstm", "gru"):
-            print(json.dumps(run(corpus, cell)), flush=True)
+    for corpus in [args.only] if args.only else RUNS:
+        for cell in [c.strip() for c in args.cells.split(",") if c.strip()]:
+            print(json.dumps(run(corpus, cell, args.corpora)), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -15,7 +15,7 @@ os.environ.setdefault("CHARRNN_CACHE", tempfile.mkdtemp(prefix="charrnn-test-cac
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT / "corpora"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+STOCK_CSV = CORPORA / "data-02-stock_daily.csv"  # the lecture's stock prices, shipped
 
 HIHELLO_ARGS = ["--embed", "0", "--hidden", "5", "--layers", "1", "--seq-len", "6", "--lr", "0.1",
                 "--epochs", "50", "--val-frac", "0", "--seed", "1"]

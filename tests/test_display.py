@@ -47,3 +47,30 @@ def test_json_lines_and_view_choice():
     assert [type(v) for v in quiet] == [JsonLines]
     piped = training_views(False, False, Console(file=StringIO()))
     assert [type(v) for v in piped] == [PlainLines]
+
+
+def test_live_view_at_80_columns_splits_no_figure():
+    import re
+
+    view = LiveView(Console(width=80, force_terminal=True, color_system=None, file=StringIO()))
+    start = TrainStart(kind="text", name="tinyshakespeare.txt",
+                       facts=["1,115,394 chars", "vocab 65", "seq 100"], parameters=3_312_961,
+                       device="cpu", precision="bf16", epochs=1_000_000, windows_per_epoch=313,
+                       batch_size=32, start_step=0, time_budget=600.0)
+    view(start)
+    view(Progress(epoch=4, step=1_234, window=297, windows_per_epoch=313, train_loss=1.3456,
+                  speed=17_734.5, elapsed=123.4, fraction_done=0.2057))
+    view(EpochEnd(epoch=4, step=1_252, train_loss=1.2345, val_loss=1.4567, best_loss=1.4567,
+                  is_best=True, speed=17_734.5, elapsed=125.0, epochs_done=4.0,
+                  predictions=[("First Citizen:\nBefore we proceed any further, hear me speak.",
+                                "irst Citizen:\nBefore we proceed any further, hear me speak.\n")],
+                  sample="ROMEO:\nWhat light through yonder window breaks?"))
+    screen_console = Console(record=True, width=80, color_system=None, file=StringIO())
+    screen_console.print(view.render())  # the frame the live view draws
+    view.close()
+    screen = screen_console.export_text()
+    lines = screen.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for figure in ("1,115,394", "3,312,961", "17,734", "1,252", "1.2345", "1.4567", "20.6%"):
+        assert any(figure in line for line in lines), figure  # whole, on one line
+    assert "ETA" in screen and re.search(r"ETA \d+:\d\d", screen)  # past the first seconds
