@@ -23,18 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from charrnn.config import ModelConfig, TrainConfig  # noqa: E402
-from charrnn.engine.trainer import TextTrainer, split_text  # noqa: E402
+from charrnn.text.task import TextConfig, split_text, text_trainer  # noqa: E402
 from charrnn.text.evaluate import score_stream  # noqa: E402
 from charrnn.runtime import setup_device  # noqa: E402
 from charrnn.text.data import Vocab, read_text  # noqa: E402
 
 
 def run(precision: str, args, data, vocab) -> dict:
-    cfg = TrainConfig(seq_len=100, batch_size=args.batch, seed=args.seed, precision=precision)
+    cfg = TrainConfig(batch_size=args.batch, seed=args.seed, precision=precision)
     model_cfg = ModelConfig(input_size=len(vocab), output_size=len(vocab), embed=64,
                             hidden_size=args.hidden, num_layers=args.layers)
     with tempfile.TemporaryDirectory() as out:
-        trainer = TextTrainer(data, model_cfg, cfg, Path(out), torch.device("cpu"), precision)
+        trainer = text_trainer(data, model_cfg, cfg, TextConfig(seq_len=100), Path(out),
+                               torch.device("cpu"), precision)
         losses, t0 = [], time.perf_counter()
         for step in range(args.steps):
             losses.append(trainer.train_step(*trainer.windows.window(step % len(trainer.windows))))
@@ -61,7 +62,7 @@ def main() -> int:
     setup_device(torch.device("cpu"))
     text = read_text(args.data)
     vocab = Vocab.from_text(text)
-    data = split_text(vocab.encode(text), vocab, "bench", TrainConfig(seq_len=100))
+    data = split_text(vocab.encode(text), vocab, "bench", 100, 0.1)
     fp32, bf16 = run("fp32", args, data, vocab), run("bf16", args, data, vocab)
     gap = max(abs(a - b) for a, b in zip(fp32["curve"], bf16["curve"]))
     print(json.dumps({"hidden": args.hidden, "layers": args.layers, "batch": args.batch,

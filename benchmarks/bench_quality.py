@@ -45,7 +45,7 @@ from charrnn.text.training import prepare_training  # noqa: E402
 class Snapshots:
     """A training listener that copies the weights when the run's clock passes each mark."""
 
-    wants_text = True  # do the per-epoch work the live view asks for, as a user's run does
+    wants_preview = True  # do the per-epoch work the live view asks for, as a user's run does
 
     def __init__(self, marks: list[float]):
         self.marks, self.copies, self.model = sorted(marks), {}, None
@@ -83,10 +83,11 @@ def run_charrnn(data: str, minutes: float, marks: list[float]):
     m, t = setup.model_cfg, setup.train_cfg
     return {"run": "charrnn defaults", "losses": losses, "wall_s": round(wall, 1),
             "config": f"{m.num_layers} x {m.hidden_size} {m.cell}, embed {m.embed}, dropout "
-                      f"{m.dropout}, batch {t.batch_size}, seq {t.seq_len}, lr {t.lr:g} "
+                      f"{m.dropout}, batch {t.batch_size}, seq {setup.text_cfg.seq_len}, lr {t.lr:g} "
                       f"{t.lr_schedule} (warm-up {t.warmup_steps}), {setup.precision}",
             "params": count_parameters(trainer.model), "steps": trainer.state.step,
-            "chars_seen": trainer.state.step * t.batch_size * t.seq_len, "checkpoints": str(out),
+            "chars_seen": trainer.state.step * t.batch_size * setup.text_cfg.seq_len,
+            "checkpoints": str(out),
             "stop": end.stop_reason}, setup.data, setup.device
 
 

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from anchor import ANCHOR, load_anchor  # noqa: E402
 from charrnn.config import ModelConfig, TrainConfig  # noqa: E402
-from charrnn.engine.trainer import TextTrainer, split_text  # noqa: E402
+from charrnn.text.task import TextConfig, split_text, text_trainer  # noqa: E402
 from charrnn.runtime import resolve_device, resolve_precision, setup_device  # noqa: E402
 from charrnn.text.sampling import SamplingSettings, generate  # noqa: E402
 from charrnn.text.data import Vocab, read_text  # noqa: E402
@@ -89,11 +89,12 @@ def main(argv=None) -> int:
     ids = vocab.encode(text)
 
     # charrnn: the engine's own trainer and train_step, embedding width = hidden as the anchor
-    train_cfg = TrainConfig(seq_len=args.seq, batch_size=args.batch, val_frac=0.1, precision=precision)
+    train_cfg = TrainConfig(batch_size=args.batch, val_frac=0.1, precision=precision)
     model_cfg = ModelConfig(input_size=len(vocab), output_size=len(vocab), embed=args.hidden,
                             hidden_size=args.hidden, num_layers=args.layers)
-    data = split_text(ids, vocab, "bench", train_cfg)
-    trainer = TextTrainer(data, model_cfg, train_cfg, Path("/nonexistent"), device, precision)
+    data = split_text(ids, vocab, "bench", args.seq, train_cfg.val_frac)
+    trainer = text_trainer(data, model_cfg, train_cfg, TextConfig(seq_len=args.seq),
+                           Path("/nonexistent"), device, precision)
 
     # the bare loop, same configuration
     a_args = argparse.Namespace(warmup=2, steps=args.steps, lr=2e-3, clip=5.0)

@@ -21,22 +21,24 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from charrnn.config import ModelConfig, TrainConfig  # noqa: E402
-from charrnn.engine.trainer import TextTrainer, split_text  # noqa: E402
+from charrnn.text.task import TextConfig, split_text, text_trainer  # noqa: E402
 from charrnn.engine.events import EpochEnd  # noqa: E402
 from charrnn.text.data import Vocab  # noqa: E402
 
 RUNS = {
-    "hihello": (dict(seq_len=6, lr=0.1, epochs=50, val_frac=0.0, seed=1, batch_size=1),
+    "hihello": (dict(lr=0.1, epochs=50, val_frac=0.0, seed=1, batch_size=1), TextConfig(seq_len=6),
                 dict(embed=0, hidden_size=5, num_layers=1),
                 lambda given, guess: given == "hihell" and guess == "ihello"),
-    "ship": (dict(seq_len=10, lr=0.1, epochs=500, val_frac=0.0, sliding=True, batch_size=None),
+    "ship": (dict(lr=0.1, epochs=500, val_frac=0.0, batch_size=None),
+             TextConfig(seq_len=10, sliding=True),
              dict(embed=0, hidden_size=25, num_layers=2, dropout=0.0),
              lambda given, guess: given == "if you wan" and guess[1:] == " you want"),
 }
 
 
 class Recorder:
-    wants_text = True
+    wants_preview = True
+    preview_seconds = 0.0  # the predicted strings of every epoch
 
     def __init__(self):
         self.epochs = []
@@ -47,15 +49,17 @@ class Recorder:
 
 
 def run(corpus: str, cell: str, folder: Path = ROOT / "corpora") -> dict:
-    train, model, matches = RUNS[corpus]
+    train, text_cfg, model, matches = RUNS[corpus]
     text = (folder / f"{corpus}.txt").read_text()
     vocab = Vocab.from_text(text)
     cfg = TrainConfig(**train)
-    data = split_text(vocab.encode(text), vocab, corpus, cfg)
+    data = split_text(vocab.encode(text), vocab, corpus, text_cfg.seq_len, cfg.val_frac,
+                      text_cfg.sliding)
     model_cfg = ModelConfig(cell=cell, input_size=len(vocab), output_size=len(vocab), **model)
     recorder = Recorder()
     with tempfile.TemporaryDirectory() as out:
-        TextTrainer(data, model_cfg, cfg, Path(out), torch.device("cpu"), "fp32", [recorder]).run()
+        text_trainer(data, model_cfg, cfg, text_cfg, Path(out), torch.device("cpu"), "fp32",
+                     [recorder]).run()
     hits = [matches(*e.predictions[0]) for e in recorder.epochs]
     since = next((i + 1 for i in range(len(hits)) if all(hits[i:])), None)
     return {"corpus": corpus, "cell": cell, "epochs": cfg.epochs,

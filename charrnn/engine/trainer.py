@@ -43,8 +43,12 @@ class Trainer:
         self.task, self.model_cfg, self.cfg, self.world = task, model_cfg, cfg, world
         self.out_dir, self.device, self.precision = Path(out_dir), device, precision
         self.listeners = list(listeners)
-        # previews cost forward passes: only for listeners that show them
-        self.wants_preview = any(getattr(listener, "wants_preview", False) for listener in listeners)
+        # previews cost forward passes: only for listeners that show them, at most every
+        # PREVIEW_SECONDS unless a listener asks for more (`preview_seconds`, 0: every epoch)
+        wanting = [listener for listener in listeners if getattr(listener, "wants_preview", False)]
+        self.wants_preview = bool(wanting)
+        self.preview_seconds = min([getattr(listener, "preview_seconds", PREVIEW_SECONDS)
+                                    for listener in wanting], default=PREVIEW_SECONDS)
         self.autocast = autocast_factory(precision, device)
         torch.manual_seed(cfg.seed)
         self.model = RecurrentNet(model_cfg)
@@ -335,7 +339,7 @@ class Trainer:
         is_best = self._keep_best(val_loss if val_loss is not None else train_loss)
         final = not complete or s.epoch >= self.cfg.epochs
         now = time.monotonic()
-        preview = self.wants_preview and (final or now - self.t_preview >= PREVIEW_SECONDS)
+        preview = self.wants_preview and (final or now - self.t_preview >= self.preview_seconds)
         if preview:
             self.t_preview = now
         fields = self.task.epoch_fields(self.model, val_loss, preview)
