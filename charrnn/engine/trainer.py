@@ -119,7 +119,7 @@ class Trainer:
     def _meta(self) -> dict:
         return {"kind": self.task.kind, "charrnn_version": __version__,
                 "model": to_dict(self.model_cfg), "train": to_dict(self.cfg),
-                **self.task.meta(), "precision": self.precision,
+                **self.task.meta(self.model), "precision": self.precision,
                 "world_size": self.world.size, "windows_per_epoch": len(self.windows),
                 **self.state.to_meta()}
 

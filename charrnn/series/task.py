@@ -226,7 +226,7 @@ class SeriesTask:
             fields["curve"] = (actual.tolist(), pred.tolist())
         return fields
 
-    def meta(self) -> dict:
+    def meta(self, model) -> dict:
         d, cfg = self.data, self.cfg
         s = d.series
         return {"task": to_dict(cfg), "data": s.name,

@@ -129,7 +129,7 @@ class TextTask:
         return sample_text(model, vocab, prime, SAMPLE_CHARS, SamplingSettings(temperature=0.8),
                            seed=self.seed)
 
-    def meta(self) -> dict:
+    def meta(self, model) -> dict:
         from charrnn.config import to_dict
 
         meta = {"task": to_dict(self.cfg), "vocab": self.data.vocab.chars,
