@@ -112,9 +112,9 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
             baseline, scores = choose_by_training(series, cfg, train_cfg, transform, device,
                                                   trainer_for)
             if scores:
-                shown = ", ".join(f"{k} {v:.6g}" for k, v in scores.items())
-                note(f"note: --baseline {baseline}: the lowest validation RMSE of a model "
-                     f"trained on each ({shown})", quiet)
+                shown = ", ".join(f"{k} {v:.4g}/{f:.4g}" for k, (v, f) in scores.items())
+                note(f"note: --baseline {baseline}: chosen by training on each (RMSE on the "
+                     f"validation / all fitted windows: {shown})", quiet)
         data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
                        cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=transform,
                        baseline=baseline)
