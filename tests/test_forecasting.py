@@ -184,8 +184,9 @@ def test_series_metrics_report_mase_and_smape_for_model_and_baselines():
     drift = r["baselines"]["seasonal_drift"]  # y[t-1] + y[t] - y[t-2]: 5+4-3, 4+6-4, 6+5-5
     assert drift["mae"] == pytest.approx(0.0) and drift["smape"] == 0.0
     assert all("mase" in m and "smape" in m for m in r["baselines"].values())
-    plain = series_metrics(s, w, pred, c, None, [])  # without train_rows: the old keys only
-    assert set(plain) == {"rmse", "mae", "mape", "rmse_scaled", "baselines", "skill", "n"}
+    plain = series_metrics(s, w, pred, c, None, [])  # without train_rows: no MASE or sMAPE
+    assert set(plain) == {"rmse", "mae", "mape", "rmse_scaled", "baselines", "skill", "n",
+                          "per_step"}
     import json
     flat = series_metrics(series(np.ones(10)), w, pred, c, None, [], train_rows=6)
     assert flat["mase"] is None and "NaN" not in json.dumps(flat)

@@ -76,7 +76,7 @@ def test_must_show_1_persistence_in_dollars_on_218_test_windows(default_runs):
     r = default_runs[0]
     # MASE and sMAPE join the report (the forecasting issue); no season on daily prices
     assert set(r) == {"rmse", "mae", "mape", "rmse_scaled", "baselines", "skill", "n", "mase",
-                      "smape"}
+                      "smape", "per_step", "intervals"}  # and per step, intervals (issue 13)
     assert set(r["baselines"]) == {"persistence"}
     p = r["baselines"]["persistence"]
     assert r["n"] == 218 and set(p) == {"rmse", "mae", "mape", "mase", "smape"}

@@ -1,5 +1,5 @@
-"""The series commands as typer declares them: `train-series` and `forecast`. Each maps its
-options onto config fields and makes one call into series/commands.py."""
+"""The series commands as typer declares them: `train-series`, `forecast` and `backtest`. Each
+maps its options onto config fields and makes one call into series/commands.py (backtest.py)."""
 from enum import Enum  # annotations stay live (no __future__): typer reads them
 from typing import Annotated, Optional
 
@@ -101,12 +101,71 @@ def forecast(
     csv: Annotated[str, typer.Argument(help="CSV laid out like the training file, or '-'.")],
     ckpt: o.Ckpt,
     steps: Annotated[int, typer.Option("--steps", "-k", min=1, help="Steps to forecast past the end of the data.")] = 1,
+    level: o.Level = None,
     device: Annotated[o.Device, typer.Option("--device", help="Where to run the model.")] = o.Device.cpu,
 ):
     """Forecast past the end of a series, as CSV.
 
-    Prints `step,prediction` (or `step,date,prediction` when the data has dates).
+    Prints `step,prediction` (or `step,date,prediction` when the data has dates), then
+    `lo80,hi80` for each --level 80.
     """
     from charrnn.series import commands
 
-    commands.forecast(ckpt, csv, steps, device.value)
+    commands.forecast(ckpt, csv, steps, device.value, level)
+
+
+class Refit(str, Enum):
+    every = "every"
+    once = "once"
+
+
+def backtest(
+    csv: Annotated[str, typer.Argument(help="CSV file, or '-' for stdin.")],
+    folds: Annotated[int, typer.Option("--folds", min=1, help="Origins trained at, moving forward through the last --test-frac of the rows.")] = 5,
+    refit: Annotated[Refit, typer.Option("--refit", help="every: train again at each fold's origin; once: at the first only, then only forecast.")] = Refit.every,
+    target: Annotated[Optional[str], typer.Option("--target", help="Column to forecast [default: the last numeric column].")] = None,
+    features: Annotated[Optional[str], typer.Option("--features", help="Comma-separated input columns [default: every numeric column].")] = None,
+    window: Annotated[Optional[int], typer.Option("--window", min=1, help="Rows the model reads per forecast [default: as train-series, per fold].")] = None,
+    season: Annotated[Optional[str], typer.Option("--season", help="auto, none or M rows per cycle [default: auto, detected per fold].")] = None,
+    transform: Annotated[Optional[Transform], typer.Option("--transform", help="As train-series [default: auto].")] = None,
+    baseline: Annotated[Optional[Baseline], typer.Option("--baseline", help="As train-series [default: auto, chosen per fold].")] = None,
+    horizon: Annotated[Optional[int], typer.Option("--horizon", min=1, help="Steps forecast from each origin [default: 1].")] = None,
+    test_frac: Annotated[Optional[float], typer.Option("--test-frac", **o.interval(0.0, 1.0, low_open=True, high_open=True), help="Last part of the rows whose origins the folds share [default: 0.3].")] = None,
+    val_frac: ValFracOpt = None,
+    scale_fit: Annotated[Optional[ScaleFit], typer.Option("--scale-fit", help="As train-series [default: train].")] = None,
+    target_mode: Annotated[Optional[TargetMode], typer.Option("--target-mode", help="As train-series [default: delta].")] = None,
+    loss: Annotated[Optional[Loss], typer.Option("--loss", help="As train-series [default: mse].")] = None,
+    newest_first: Annotated[bool, typer.Option("--newest-first", help="Rows run newest to oldest (files without a date column).")] = False,
+    fill: Annotated[bool, typer.Option("--fill", help="Fill gaps in used columns by linear interpolation instead of failing.")] = False,
+    cell: o.CellOpt = None,
+    hidden: HiddenOpt = None,
+    layers: LayersOpt = None,
+    lr: LrOpt = None,
+    grad_clip: GradClipOpt = None,
+    batch_size: BatchSizeOpt = None,
+    epochs: EpochsOpt = None,
+    max_steps: o.MaxSteps = None,
+    time_budget: o.TimeBudget = None,
+    patience: o.Patience = None,
+    seed: o.Seed = None,
+    device: o.DeviceOpt = o.Device.auto,
+    json_out: o.JsonOut = False,
+    quiet: o.Quiet = False,
+):
+    """Rolling-origin backtest: train at several origins, forecast from each, score.
+
+    Prints a table of per-fold and mean metrics for the model, persistence and seasonal naive
+    (one JSON object with --json); the folds' progress goes to stderr.
+    """
+    from charrnn.series import backtest as bt, commands
+
+    options = dict(target=target, features=commands.split_names(features), window=window,
+                   horizon=horizon, season=season, transform=transform and transform.value,
+                   baseline=baseline and baseline.value, test_frac=test_frac, val_frac=val_frac,
+                   scale_fit=scale_fit and scale_fit.value,
+                   target_mode=target_mode and target_mode.value, loss=loss and loss.value,
+                   newest_first=newest_first, fill=fill, cell=cell and cell.value, hidden=hidden,
+                   layers=layers, lr=lr, grad_clip=grad_clip, batch_size=batch_size,
+                   epochs=epochs, max_steps=max_steps, time_budget=time_budget, patience=patience,
+                   seed=seed)
+    bt.backtest(csv, options, folds, refit.value, device.value, json_out, quiet)

@@ -1,4 +1,5 @@
-"""The series commands' work: `train-series`, `forecast`, and `eval` of a series checkpoint.
+"""The series training command's work: `train-series` (and `fit_series`, the preparing and
+training that `backtest` reuses per fold); eval and forecast are in forecasting.py.
 
 series/cli.py parses; these functions read the CSV, build configs, call the trainer and print
 data to stdout; notes, warnings and progress go to stderr. Heavy imports (numpy, torch)
@@ -6,7 +7,6 @@ happen inside them.
 """
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -59,15 +59,9 @@ def series_configs(options: dict, resumed: dict | None):
 def train(csv: str, options: dict, device_name: str, out: Path | None, resume: Path | None,
           json_out: bool, quiet: bool) -> None:
     from charrnn import checkpoint
-    from charrnn.config import ModelConfig
-    from charrnn.engine.lock import run_lock
     from charrnn.engine.session import train_with_views
-    from charrnn.engine.trainer import Trainer
-    from charrnn.runtime import resolve_device, setup_device
-    from charrnn.series.prepare import prepare
+    from charrnn.runtime import resolve_device
     from charrnn.series.table import load_series
-    from charrnn.series.selection import choose_by_training
-    from charrnn.series.task import SeriesTask, cpu_threads, model_config
     from charrnn.configure import check_writable
     from charrnn.text.data import corpus_name
 
@@ -91,6 +85,28 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
         out = resumed.path.parent if resumed is not None else Path("checkpoints") / (
             "stdin-series" if csv == "-" else corpus_name(csv))
     check_writable(out)
+    end, _ = fit_series(series, model, train_cfg, cfg, transform, baseline, device, out,
+                        lambda make: train_with_views(make, out, json_out, quiet, lock=False),
+                        resumed, quiet)
+    note(f"score it on the test part with: charrnn eval --ckpt {end.best_path} {csv}", quiet)
+    if not json_out:
+        print(end.best_path)
+
+
+def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, device, out: Path,
+               run, resumed=None, quiet: bool = True):
+    """Prepare `series` (split, scaler, transform, baseline: auto is chosen by training on each),
+    then train under the lock of `out`: `run(make_trainer)` runs `make_trainer(listeners)` (a
+    command's views, or none for a quiet run). Returns (TrainEnd, the SeriesTask trained).
+    model: a ModelConfig (resumed) or {"cell", "hidden", "layers"}."""
+    from charrnn.config import ModelConfig
+    from charrnn.engine.lock import run_lock
+    from charrnn.engine.trainer import Trainer
+    from charrnn.runtime import setup_device
+    from charrnn.series.prepare import prepare
+    from charrnn.series.selection import choose_by_training
+    from charrnn.series.task import SeriesTask, cpu_threads, model_config
+
     setup_device(device)
     precision = "fp32" if train_cfg.precision == "auto" else train_cfg.precision
 
@@ -120,11 +136,8 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
                        baseline=baseline)
         cfg = replace(cfg, transform=data.coder.transform, baseline=data.coder.baseline)
         task = SeriesTask(data, cfg, device)
-        end = train_with_views(lambda views: trainer_for(task, train_cfg, out, views), out,
-                               json_out, quiet, lock=False)
-    note(f"score it on the test part with: charrnn eval --ckpt {end.best_path} {csv}", quiet)
-    if not json_out:
-        print(end.best_path)
+        end = run(lambda views: trainer_for(task, train_cfg, out, views))
+    return end, task
 
 
 def resolve_season_and_window(cfg, series, options: dict, val_frac: float):
@@ -153,149 +166,6 @@ def resolve_season_and_window(cfg, series, options: dict, val_frac: float):
     return replace(cfg, season=season, window=window)
 
 
-# ---------------------------------------------------------------------- loading a forecaster
-def load_forecaster(ckpt, device_name: str):
-    """The trained network and everything to feed it: (model, SeriesConfig, Scaler, Coder)."""
-    from charrnn.config import ModelConfig, from_dict
-    from charrnn.model import RecurrentNet
-    from charrnn.runtime import resolve_device, setup_device
-    from charrnn.series.prepare import Coder, Scaler
-    from charrnn.series.task import SeriesConfig
-
-    meta = ckpt.meta
-    try:
-        cfg = from_dict(SeriesConfig, meta["task"])
-        scaler, coder = Scaler.from_dict(meta["scaler"]), Coder.from_dict(meta["coder"])
-        model_cfg = from_dict(ModelConfig, meta["model"])
-        if (model_cfg.input_size != len(cfg.features) + coder.extra_inputs
-                or model_cfg.output_size != cfg.horizon
-                or not set(cfg.features + [cfg.target]) <= set(scaler.columns)):
-            raise ValueError("columns, scaler and model disagree")
-    except (KeyError, TypeError, ValueError) as e:
-        raise CharrnnError(f"checkpoint {ckpt.path}: invalid series metadata ({e})") from None
-    device = resolve_device(device_name)
-    setup_device(device)
-    model = RecurrentNet(model_cfg)
-    model.load_state_dict(ckpt.group("model"))
-    return model.to(device).eval(), cfg, scaler, coder
-
-
-def read_like_training(source: str, cfg):
-    from charrnn.series.table import load_series
-
-    series = load_series(source, cfg.target, cfg.features, cfg.newest_first, cfg.fill, trained=True)
-    for line in series.notes:
-        note(line)
-    return series
-
-
-# ---------------------------------------------------------------------- eval
-def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
-             season: int | None, plot: Path | None) -> None:
-    from charrnn.series.metrics import metrics_text, series_metrics
-    from charrnn.series.prepare import rebuild
-    from charrnn.series.task import predict
-
-    if plot is not None:
-        require_matplotlib()
-        if plot.suffix.lower() != ".png":
-            raise CharrnnError(f"--plot {plot}: give a .png file name")
-        if not plot.parent.resolve().is_dir():
-            raise CharrnnError(f"--plot {plot}: the folder {plot.parent} does not exist")
-    model, cfg, scaler, coder = load_forecaster(ckpt, device_name)
-    series = read_like_training(data, cfg)
-    part = rebuild(series, cfg.window, cfg.horizon, cfg.test_frac, scaler, coder).part(
-        "all" if all_rows else "test")
-    pred = predict(model, part, coder)  # (N, H) real units
-    notes: list[str] = []
-    result = series_metrics(series, part, pred, coder, season, notes,
-                            train_rows=int(ckpt.meta["scaler"].get("rows") or 0) or None)
-    for line in notes:
-        note(line)
-    if plot is not None:  # before any output, so a failure leaves stdout empty
-        write_plot(plot, series, part, pred, result)
-        note(f"wrote {plot}")
-    if json_out:
-        print(json.dumps(result))
-    else:
-        print(metrics_text(result, series.target, "all windows" if all_rows else "test part",
-                           season))
-        if sys.stdout.isatty():
-            from charrnn.series.render import text_plot
-
-            print(text_plot(part.y[:, 0].tolist(), pred[:, 0].tolist()))
-
-
-def require_matplotlib() -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise CharrnnError("--plot needs matplotlib, an optional extra: pip install "
-                           "charrnn[plot]") from None
-
-
-def write_plot(path: Path, series, part, pred, result: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    x = part.end + 1  # the row each step-1 forecast is for
-    fig, ax = plt.subplots(figsize=(10, 4.5))
-    ax.plot(x, part.y[:, 0], color="black", lw=1.4, label="actual")
-    ax.plot(x, pred[:, 0], color="tab:blue", lw=1.2, label=f"model (rmse {result['rmse']:.4g})")
-    ax.plot(x, part.last, color="tab:gray", lw=0.9, ls="--",
-            label=f"persistence (rmse {result['baselines']['persistence']['rmse']:.4g})")
-    if series.dates:
-        ticks = x[:: max(1, len(x) // 6)]
-        ax.set_xticks(ticks, [series.dates[i] for i in ticks], rotation=20)
-    else:
-        ax.set_xlabel("row, oldest first")
-    ax.set_ylabel(series.target)
-    ax.set_title(f"{Path(series.name).name}: {series.target}, {result['n']} windows")
-    ax.legend()
-    fig.tight_layout()
-    try:
-        fig.savefig(path, format="png")
-    except OSError as e:
-        raise CharrnnError(f"--plot {path}: cannot write ({e.strerror})") from None
-    finally:
-        plt.close(fig)
-
-
-# ---------------------------------------------------------------------- forecast
-def forecast(ckpt_path: Path, csv: str, steps: int, device_name: str) -> None:
-    import numpy as np
-
-    from charrnn import checkpoint
-    from charrnn.series.prepare import last_window
-    from charrnn.series.table import next_dates
-    from charrnn.series.task import predict
-
-    model, cfg, scaler, coder = load_forecaster(checkpoint.load(ckpt_path, kind="series"),
-                                                device_name)
-    series = read_like_training(csv, cfg)
-    if len(series) < cfg.window:
-        raise CharrnnError(f"data {series.name}: {len(series)} rows; the model reads the last "
-                           f"{cfg.window}")
-    if steps > cfg.horizon and series.features != [series.target]:
-        raise CharrnnError(f"--steps {steps}: the model predicts {cfg.horizon} step(s) of "
-                           f"{series.target} but reads {', '.join(series.features)}; going further "
-                           f"needs those too. Use --steps {cfg.horizon}, or train with --features "
-                           f"{series.target} (or a larger --horizon)")
-    features = scaler.select(series.features)
-    predictions: list[float] = []
-    known = series
-    while len(predictions) < steps:  # iterate: each forecast becomes the last observed row
-        w = last_window(known, features, coder, cfg.window, cfg.horizon)
-        new = predict(model, w, coder)[0, : steps - len(predictions)]  # (<= H,)
-        predictions += new.tolist()
-        if len(predictions) < steps:  # only for a model that reads its own target alone
-            known = replace(known, values=np.concatenate([known.values, new[:, None]]),
-                            target_values=np.concatenate([known.target_values, new]))
-    dates = next_dates(series.dates, steps) if series.dates else None
-    out = sys.stdout
-    out.write("step,date,prediction\n" if dates else "step,prediction\n")
-    for k, value in enumerate(predictions):
-        out.write(f"{k + 1},{dates[k]},{value:.10g}\n" if dates else f"{k + 1},{value:.10g}\n")
-    out.flush()
+# eval and forecast live in forecasting.py; charrnn/cli.py and series/cli.py call them here
+from charrnn.series.forecasting import (evaluate, forecast, load_forecaster,  # noqa: E402,F401
+                                        read_like_training)

@@ -83,6 +83,13 @@ def seasonal_drift(target: np.ndarray, w: Windows, season: int,
 
 def series_metrics(series, part, pred, coder, season: int | None, notes: list, *,
                    train_rows: int | None = None) -> dict:
+    """See _series_metrics; values near 1e300 overflow to infinity (reported as null), quietly."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _series_metrics(series, part, pred, coder, season, notes, train_rows=train_rows)
+
+
+def _series_metrics(series, part, pred, coder, season: int | None, notes: list, *,
+                    train_rows: int | None = None) -> dict:
     """Model metrics in real units, baselines on the very same windows; notes for stderr.
 
     season: the eval's --season, else the one the coder was trained with (if any); with one,
@@ -103,7 +110,7 @@ def series_metrics(series, part, pred, coder, season: int | None, notes: list, *
         return s
 
     model = score(pred, part.y)
-    baselines = {"persistence": score(persistence(part), part.y)}
+    forecasts = {"persistence": (persistence(part), np.ones(len(part.y), bool))}
     if season is not None:
         naive, ok = seasonal_naive(series.target_values, part, season)
         if not ok.any():
@@ -112,20 +119,54 @@ def series_metrics(series, part, pred, coder, season: int | None, notes: list, *
         if not ok.all():
             notes.append(f"note: seasonal baselines scored on the last {int(ok.sum())} of "
                          f"{len(ok)} windows (the first have no value one season back)")
-        baselines["seasonal_naive"] = score(naive, part.y[ok])
+        forecasts["seasonal_naive"] = (naive, ok)
         drift, ok = seasonal_drift(series.target_values, part, season, transform)
         if ok.any():
-            baselines["seasonal_drift"] = score(drift, part.y[ok])
-    rmse_p = baselines["persistence"]["rmse"]
+            forecasts["seasonal_drift"] = (drift, ok)
+    baselines = {name: score(p, part.y[ok]) for name, (p, ok) in forecasts.items()}
     rmse_scaled = _finite(np.sqrt(np.mean(((pred - part.y) / coder.span) ** 2)))
     result = {"rmse": model["rmse"], "mae": model["mae"], "mape": model["mape"],
               "rmse_scaled": rmse_scaled, "baselines": baselines,
-              "skill": (None if not rmse_p or model["rmse"] is None
-                        else _finite(1 - model["rmse"] / rmse_p)),
-              "n": int(len(part.y))}
+              "skill": _skill(model, baselines), "n": int(len(part.y))}
     if honest:
         result.update(mase=model["mase"], smape=model["smape"])
+    per_step = []
+    for h in range(part.y.shape[1]):  # the same scores, step h + 1 ahead alone
+        m = score(pred[:, h], part.y[:, h])
+        b = {name: score(p[:, h], part.y[ok, h]) for name, (p, ok) in forecasts.items()}
+        per_step.append({"step": h + 1, **m, "baselines": b, "skill": _skill(m, b)})
+    result["per_step"] = per_step
     return result
+
+
+def _skill(model: dict, baselines: dict) -> float | None:
+    rmse_p = baselines["persistence"]["rmse"]
+    return None if not rmse_p or model["rmse"] is None else _finite(1 - model["rmse"] / rmse_p)
+
+
+def per_step_text(r: dict) -> str:
+    """A short table of the scores per step ahead (for H > 1)."""
+    def num(value) -> str:
+        return "-" if value is None else f"{value:.6g}"
+
+    names = [n for n in ("persistence", "seasonal_naive") if n in r["baselines"]]
+    head = ["step", "rmse", "mae"] + [f"{n.split('_')[0]} rmse" for n in names] + ["skill"]
+    rows = [[str(s["step"]), num(s["rmse"]), num(s["mae"])]
+            + [num(s["baselines"][n]["rmse"]) for n in names]
+            + ["-" if s["skill"] is None else f"{s['skill']:+.4f}"] for s in r["per_step"]]
+    widths = [max(len(x) for x in col) for col in zip(head, *rows)]
+    return "\n".join("  ".join(x.rjust(w) for x, w in zip(line, widths)) for line in [head] + rows)
+
+
+def intervals_text(entries: list) -> str:
+    lines = []
+    for e in entries:
+        steps = " ".join(f"{v:.0%}" for v in e["coverage_per_step"])
+        msis = "-" if e["msis"] is None else f"{e['msis']:.4g}"
+        lines.append(f"interval {e['level']:g}%: coverage {e['coverage']:.1%} mean width "
+                     f"{e['mean_width']:.6g} msis {msis}"
+                     + (f" (per step {steps})" if len(e["coverage_per_step"]) > 1 else ""))
+    return "\n".join(lines)
 
 
 def metrics_text(r: dict, target: str, what: str, season: int | None) -> str:

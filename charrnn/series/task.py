@@ -216,7 +216,8 @@ class SeriesTask:
         val_rmse = None
         if len(self.val.y):
             pred = predict(model, self.val, self.data.coder)
-            val_rmse = float(np.sqrt(np.mean((pred - self.val.y) ** 2)))
+            with np.errstate(over="ignore"):  # values near 1e300: infinity, shown as null
+                val_rmse = float(np.sqrt(np.mean((pred - self.val.y) ** 2)))
         fields = {"val_rmse": val_rmse, "val_rmse_persistence": self.val_persistence}
         if preview:
             pred = predict(model, self.preview, self.data.coder)[:, 0]
@@ -234,4 +235,15 @@ class SeriesTask:
                 "scaler": {**d.scaler.to_dict(), "fit": cfg.scale_fit, "rows": d.fit_rows},
                 "order": {"date_column": s.date_column, "newest_first": cfg.newest_first},
                 "coder": d.coder.to_dict(),
-                "split": {"train": d.split.train, "val": d.split.val, "test": d.split.test}}
+                "split": {"train": d.split.train, "val": d.split.val, "test": d.split.test},
+                "conformal": self.calibration(model)}
+
+    def calibration(self, model) -> dict | None:
+        """Interval calibration of these weights: the validation windows' residuals per step
+        ahead (intervals.py), None without validation windows."""
+        from charrnn.series.intervals import calibration
+
+        if not len(self.val.y):
+            return None
+        return calibration(predict(model, self.val, self.data.coder), self.val.y,
+                           getattr(self.data.coder, "transform", "none"))

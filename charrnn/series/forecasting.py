@@ -1,0 +1,202 @@
+"""The commands that use a trained forecaster: `eval` of a series checkpoint and `forecast`,
+with prediction intervals (intervals.py) and per-step scores (metrics.py).
+
+Data goes to stdout; notes go to stderr. Heavy imports (numpy, torch) happen inside.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from charrnn.errors import CharrnnError
+
+
+def note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+# ---------------------------------------------------------------------- loading a forecaster
+def load_forecaster(ckpt, device_name: str):
+    """The trained network and everything to feed it: (model, SeriesConfig, Scaler, Coder)."""
+    from charrnn.config import ModelConfig, from_dict
+    from charrnn.model import RecurrentNet
+    from charrnn.runtime import resolve_device, setup_device
+    from charrnn.series.prepare import Coder, Scaler
+    from charrnn.series.task import SeriesConfig
+
+    meta = ckpt.meta
+    try:
+        cfg = from_dict(SeriesConfig, meta["task"])
+        scaler, coder = Scaler.from_dict(meta["scaler"]), Coder.from_dict(meta["coder"])
+        model_cfg = from_dict(ModelConfig, meta["model"])
+        if (model_cfg.input_size != len(cfg.features) + coder.extra_inputs
+                or model_cfg.output_size != cfg.horizon
+                or not set(cfg.features + [cfg.target]) <= set(scaler.columns)):
+            raise ValueError("columns, scaler and model disagree")
+    except (KeyError, TypeError, ValueError) as e:
+        raise CharrnnError(f"checkpoint {ckpt.path}: invalid series metadata ({e})") from None
+    device = resolve_device(device_name)
+    setup_device(device)
+    model = RecurrentNet(model_cfg)
+    model.load_state_dict(ckpt.group("model"))
+    return model.to(device).eval(), cfg, scaler, coder
+
+
+def read_like_training(source: str, cfg):
+    from charrnn.series.table import load_series
+
+    series = load_series(source, cfg.target, cfg.features, cfg.newest_first, cfg.fill, trained=True)
+    for line in series.notes:
+        note(line)
+    return series
+
+
+# ---------------------------------------------------------------------- eval
+def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
+             season: int | None, plot: Path | None, levels=None) -> None:
+    """levels: interval levels in percent to score (coverage, width, MSIS); None: 80 and 95
+    when the checkpoint holds a calibration."""
+    from charrnn.series import intervals
+    from charrnn.series.metrics import (intervals_text, mase_scale, metrics_text, per_step_text,
+                                        series_metrics)
+    from charrnn.series.prepare import rebuild
+    from charrnn.series.task import predict
+
+    if plot is not None:
+        require_matplotlib()
+        if plot.suffix.lower() != ".png":
+            raise CharrnnError(f"--plot {plot}: give a .png file name")
+        if not plot.parent.resolve().is_dir():
+            raise CharrnnError(f"--plot {plot}: the folder {plot.parent} does not exist")
+    cal = ckpt.meta.get("conformal")
+    notes: list[str] = []  # printed once the data has been read and scored
+    if levels:
+        levels = intervals.check_levels(levels)
+        intervals.require(cal, "--level")
+    elif cal:  # the default levels, those the validation windows can calibrate
+        levels = [v for v in intervals.DEFAULT_LEVELS if intervals.reachable(cal, v)]
+        if len(levels) < len(intervals.DEFAULT_LEVELS):
+            notes.append(f"note: {cal['windows']} validation windows calibrate intervals up to "
+                         f"{100 * cal['windows'] / (cal['windows'] + 1):.3g}% only")
+    model, cfg, scaler, coder = load_forecaster(ckpt, device_name)
+    series = read_like_training(data, cfg)
+    part = rebuild(series, cfg.window, cfg.horizon, cfg.test_frac, scaler, coder).part(
+        "all" if all_rows else "test")
+    pred = predict(model, part, coder)  # (N, H) real units
+    train_rows = int(ckpt.meta["scaler"].get("rows") or 0) or None
+    result = series_metrics(series, part, pred, coder, season, notes, train_rows=train_rows)
+    if levels:
+        scale = (mase_scale(series.target_values[:train_rows], season or cfg.season)
+                 if train_rows else None)
+        result["intervals"] = [intervals.interval_scores(
+            *intervals.bounds(pred, cal, level), part.y, level, scale) for level in levels]
+    for line in notes:
+        note(line)
+    if plot is not None:  # before any output, so a failure leaves stdout empty
+        write_plot(plot, series, part, pred, result)
+        note(f"wrote {plot}")
+    if json_out:
+        print(json.dumps(result))
+    else:
+        print(metrics_text(result, series.target, "all windows" if all_rows else "test part",
+                           season))
+        if len(result["per_step"]) > 1:
+            print(per_step_text(result))
+        if result.get("intervals"):
+            print(intervals_text(result["intervals"]))
+        if sys.stdout.isatty():
+            from charrnn.series.render import text_plot
+
+            print(text_plot(part.y[:, 0].tolist(), pred[:, 0].tolist()))
+
+
+def require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CharrnnError("--plot needs matplotlib, an optional extra: pip install "
+                           "charrnn[plot]") from None
+
+
+def write_plot(path: Path, series, part, pred, result: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = part.end + 1  # the row each step-1 forecast is for
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.plot(x, part.y[:, 0], color="black", lw=1.4, label="actual")
+    ax.plot(x, pred[:, 0], color="tab:blue", lw=1.2, label=f"model (rmse {result['rmse']:.4g})")
+    ax.plot(x, part.last, color="tab:gray", lw=0.9, ls="--",
+            label=f"persistence (rmse {result['baselines']['persistence']['rmse']:.4g})")
+    if series.dates:
+        ticks = x[:: max(1, len(x) // 6)]
+        ax.set_xticks(ticks, [series.dates[i] for i in ticks], rotation=20)
+    else:
+        ax.set_xlabel("row, oldest first")
+    ax.set_ylabel(series.target)
+    ax.set_title(f"{Path(series.name).name}: {series.target}, {result['n']} windows")
+    ax.legend()
+    fig.tight_layout()
+    try:
+        fig.savefig(path, format="png")
+    except OSError as e:
+        raise CharrnnError(f"--plot {path}: cannot write ({e.strerror})") from None
+    finally:
+        plt.close(fig)
+
+
+# ---------------------------------------------------------------------- forecast
+def forecast(ckpt_path: Path, csv: str, steps: int, device_name: str, levels=None) -> None:
+    import numpy as np
+
+    from charrnn.series import intervals
+
+    from charrnn import checkpoint
+    from charrnn.series.prepare import last_window
+    from charrnn.series.table import next_dates
+    from charrnn.series.task import predict
+
+    ckpt = checkpoint.load(ckpt_path, kind="series")
+    levels = intervals.check_levels(levels or [])
+    if levels:
+        cal = intervals.require(ckpt.meta.get("conformal"), "--level")
+        horizon = len(cal["residuals_per_step"])
+        if steps > horizon:
+            raise CharrnnError(f"--level with --steps {steps}: intervals are calibrated for "
+                               f"the {horizon} step(s) the model predicts at once; iterated "
+                               f"steps have none. Use --steps {horizon}, or train with a larger "
+                               f"--horizon")
+    model, cfg, scaler, coder = load_forecaster(ckpt, device_name)
+    series = read_like_training(csv, cfg)
+    if len(series) < cfg.window:
+        raise CharrnnError(f"data {series.name}: {len(series)} rows; the model reads the last "
+                           f"{cfg.window}")
+    if steps > cfg.horizon and series.features != [series.target]:
+        raise CharrnnError(f"--steps {steps}: the model predicts {cfg.horizon} step(s) of "
+                           f"{series.target} but reads {', '.join(series.features)}; going further "
+                           f"needs those too. Use --steps {cfg.horizon}, or train with --features "
+                           f"{series.target} (or a larger --horizon)")
+    features = scaler.select(series.features)
+    predictions: list[float] = []
+    known = series
+    while len(predictions) < steps:  # iterate: each forecast becomes the last observed row
+        w = last_window(known, features, coder, cfg.window, cfg.horizon)
+        new = predict(model, w, coder)[0, : steps - len(predictions)]  # (<= H,)
+        predictions += new.tolist()
+        if len(predictions) < steps:  # only for a model that reads its own target alone
+            known = replace(known, values=np.concatenate([known.values, new[:, None]]),
+                            target_values=np.concatenate([known.target_values, new]))
+    dates = next_dates(series.dates, steps) if series.dates else None
+    columns = [bounds for level in levels
+               for bounds in intervals.bounds(np.asarray(predictions), cal, level)]
+    names = [f"{side}{intervals.level_label(level)}" for level in levels for side in ("lo", "hi")]
+    out = sys.stdout
+    out.write(",".join(["step"] + (["date"] if dates else []) + ["prediction"] + names) + "\n")
+    for k, value in enumerate(predictions):
+        cells = [str(k + 1)] + ([dates[k]] if dates else []) + [f"{value:.10g}"]
+        out.write(",".join(cells + [f"{c[k]:.10g}" for c in columns]) + "\n")
+    out.flush()
