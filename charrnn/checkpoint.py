@@ -23,6 +23,9 @@ FORMAT = "charrnn"
 VERSION = 2
 META_KEY = "charrnn"
 MAX_HEADER_BYTES = 64 * 1024 * 1024
+# the largest model this loader reads; the CLI refuses larger sizes up front (configure.py)
+MAX_SIZES = {"input_size": 1 << 21, "output_size": 1 << 21, "hidden_size": 1 << 16,
+             "num_layers": 64, "embed": 1 << 16}
 _DTYPES = {"F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL"}
 _V1_TEXT_TASK = ("seq_len", "sliding")
 _V1_SERIES_TASK = ("window", "horizon", "test_frac", "scale_fit", "target_mode", "loss", "target",
@@ -273,9 +276,11 @@ def _check_shapes(header: dict, meta: dict, name: str) -> None:
         cfg = from_dict(ModelConfig, meta["model"])
         if meta["kind"] == "text" and len(meta.get("vocab", "")) != cfg.input_size:
             raise ValueError("vocabulary length differs from the model's input size")
-        if not (0 < cfg.input_size <= 1 << 21 and 0 < cfg.output_size <= 1 << 21
-                and 0 < cfg.hidden_size <= 1 << 16 and 0 < cfg.num_layers <= 64
-                and 0 <= cfg.embed <= 1 << 16):
+        if not (0 < cfg.input_size <= MAX_SIZES["input_size"]
+                and 0 < cfg.output_size <= MAX_SIZES["output_size"]
+                and 0 < cfg.hidden_size <= MAX_SIZES["hidden_size"]
+                and 0 < cfg.num_layers <= MAX_SIZES["num_layers"]
+                and 0 <= cfg.embed <= MAX_SIZES["embed"]):
             raise ValueError("model sizes out of range")
         with torch.device("meta"):
             expected = {f"model.{k}": list(v.shape) for k, v in RecurrentNet(cfg).state_dict().items()}

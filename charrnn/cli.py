@@ -3,23 +3,44 @@
 The commands are declared in text/cli.py and series/cli.py (options from options.py) and
 registered here; heavy imports (torch) happen inside them, so `--help` answers at once.
 """
+import os
+import signal
 import sys
-import traceback
-from pathlib import Path
-from typing import Annotated, Optional
 
-import typer
+
+def _interrupted_while_starting(signum, frame):  # Ctrl-C before the error policy is in place
+    os.write(2, b"error: interrupted\n")
+    os._exit(130)
+
+
+# the imports below take a while (typer, rich): a Ctrl-C then must not print a traceback
+_previous_sigint = signal.getsignal(signal.SIGINT)
+_startup_guard = _previous_sigint is signal.default_int_handler
+if _startup_guard:
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+import contextlib  # noqa: E402
+import errno  # noqa: E402
+import threading  # noqa: E402
+import traceback  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Annotated, Optional  # noqa: E402
+
+import typer  # noqa: E402
 from typer.core import TyperGroup
 
-try:  # typer >= 0.2x vendors click
+try:  # noqa: E402  typer >= 0.2x vendors click
     from typer._click import exceptions as click_exceptions
 except ImportError:  # pragma: no cover
     from click import exceptions as click_exceptions
 
-from charrnn import options as o
-from charrnn.errors import EXIT_INTERRUPTED, CharrnnError
-from charrnn.series import cli as series_cli
-from charrnn.text import cli as text_cli
+from charrnn import options as o  # noqa: E402
+from charrnn.errors import EXIT_FAILURE, EXIT_INTERRUPTED, CharrnnError  # noqa: E402
+from charrnn.series import cli as series_cli  # noqa: E402
+from charrnn.text import cli as text_cli  # noqa: E402
+
+TRAINING_COMMANDS = ("train-text", "train-series")
+OUTPUT_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG)
 
 
 class _Group(TyperGroup):
@@ -66,18 +87,68 @@ class _Group(TyperGroup):
             sys.exit(EXIT_INTERRUPTED)
         except BrokenPipeError:
             _quiet_stdout()
-            sys.exit(0)
+            if ctx.invoked_subcommand not in TRAINING_COMMANDS:
+                sys.exit(0)  # `sample | head`: the reader had enough
+            _say("error: the reader of the output went away (broken pipe); training stopped")
+            sys.exit(EXIT_FAILURE)
+        except OSError as e:  # files charrnn writes name themselves; a stream write does not
+            if e.errno not in OUTPUT_FAILURES:
+                _internal_error()
+            where = e.filename if e.filename is not None else "the output to stdout"
+            if e.filename is None:
+                _quiet_stdout()
+            _say(f"error: cannot write {where} ({e.strerror or e})")
+            sys.exit(EXIT_FAILURE)
+        except MemoryError:
+            _say("error: out of memory; choose a smaller model (--hidden, --layers, --embed) "
+                 "or --batch-size")
+            sys.exit(EXIT_FAILURE)
+        except RuntimeError as e:  # torch's allocators raise RuntimeError subclasses
+            if "out of memory" not in str(e) and "can't allocate memory" not in str(e):
+                _internal_error()
+            _say(f"error: out of memory ({str(e).splitlines()[0][:200]}); choose a smaller "
+                 f"model (--hidden, --layers, --embed) or --batch-size")
+            sys.exit(EXIT_FAILURE)
         except Exception:
-            print("error: internal error; this is a bug in charrnn, please report it with the "
-                  "traceback below", file=sys.stderr)
-            traceback.print_exc()
-            sys.exit(1)
+            _internal_error()
+
+
+def _internal_error() -> None:
+    print("error: internal error; this is a bug in charrnn, please report it with the "
+          "traceback below", file=sys.stderr)
+    traceback.print_exc()
+    sys.exit(1)
+
+
+def _say(line: str) -> None:
+    """One line on stderr, which may itself be the pipe that went away."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _isolated():
-    from charrnn.runtime import isolated
+    with _exit_on_sigint(_as_command):  # torch's import swallows a Ctrl-C in places
+        from charrnn.runtime import isolated
 
     return isolated()
+
+
+_as_command = False  # main() runs: this process is the command line, not an importer
+
+
+@contextlib.contextmanager
+def _exit_on_sigint(enabled: bool):
+    """While imports run, Ctrl-C exits at once with one line (no partly imported modules)."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, _interrupted_while_starting)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _quiet_stdout() -> None:
@@ -118,6 +189,7 @@ def evaluate(
     all_rows: Annotated[bool, typer.Option("--all", help="Series: score every window, not only the test part.")] = False,
     season: Annotated[Optional[int], typer.Option("--season", min=1, help="Series: add a seasonal-naive baseline of period M.")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Series: write truth vs prediction to a PNG.")] = None,
+    level: o.Level = None,
 ):
     """Score a model honestly: text in nats and bits per char; series beside persistence."""
     from charrnn import checkpoint
@@ -125,7 +197,7 @@ def evaluate(
     loaded = checkpoint.load(ckpt)
     if loaded.kind == "text":
         given = [name for name, value in (("--all", all_rows), ("--season", season),
-                                         ("--plot", plot)) if value]
+                                         ("--plot", plot), ("--level", level)) if value]
         if given:
             raise CharrnnError(f"{', '.join(given)}: for series models; {ckpt} is a text model")
         from charrnn.text import commands
@@ -134,16 +206,41 @@ def evaluate(
     else:
         from charrnn.series import commands
 
-        commands.evaluate(loaded, data, json_out, device.value, all_rows, season, plot)
+        commands.evaluate(loaded, data, json_out, device.value, all_rows, season, plot, level)
 
 
 app.command("train-text")(text_cli.train_text)
 app.command("sample")(text_cli.sample)
 app.command("train-series")(series_cli.train_series)
 app.command("forecast")(series_cli.forecast)
+app.command("backtest")(series_cli.backtest)
+from charrnn.info_command import info as _info  # noqa: E402
+app.command("info")(_info)
 
 
 def main() -> None:
-    app()
+    """The entry point: UTF-8 output whatever the locale, and a clean Ctrl-C from the start."""
+    global _as_command
+    _as_command = True
+    try:
+        _utf8_output()
+        app()
+    except KeyboardInterrupt:
+        _say("error: interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _utf8_output() -> None:
+    """Korean text prints under LANG=C or a Latin-1 locale as under a UTF-8 one."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(encoding="utf-8")
+            except (OSError, ValueError):
+                pass
 from charrnn.text.inspect_command import inspect as _inspect
 app.command("inspect")(_inspect)
+
+if _startup_guard:  # imported, not run: an importer (a test, a notebook) keeps Python's Ctrl-C
+    signal.signal(signal.SIGINT, _previous_sigint)

@@ -12,8 +12,39 @@ from charrnn.errors import CharrnnError
 
 
 def given_options(options: dict) -> dict:
-    """The options the user gave: None (not given), False (a flag not set) and [] are left out."""
-    return {k: v for k, v in options.items() if v is not None and v is not False and v != []}
+    """The options the user gave: None (not given), False (a flag not set) and [] are left out.
+
+    Sizes beyond what a checkpoint may hold are refused here, before anything is read or
+    written, so no run trains a model that `sample`, `--resume` or `forecast` would refuse.
+    """
+    given = {k: v for k, v in options.items() if v is not None and v is not False and v != []}
+    check_sizes(given)
+    return given
+
+
+# option -> the model field it sets (the bounds are the checkpoint loader's)
+SIZE_OPTIONS = {"hidden": "hidden_size", "embed": "embed", "layers": "num_layers",
+                "horizon": "output_size"}
+
+
+def check_sizes(given: dict) -> None:
+    from charrnn.checkpoint import MAX_SIZES
+
+    for option, field in SIZE_OPTIONS.items():
+        value = given.get(option)
+        if isinstance(value, int) and value > MAX_SIZES[field]:
+            raise CharrnnError(f"--{option} {value}: at most {MAX_SIZES[field]:,} (the largest "
+                               f"model a charrnn checkpoint holds)")
+
+
+def check_options(options: dict, resumed: dict | None = None) -> None:
+    """Every check on the options alone, so a bad one stops a run before its data is read."""
+    given = given_options(options)
+    parse_duration(given.get("time_budget"))
+    if resumed is not None:
+        from charrnn.config import from_dict
+
+        refuse_new_shape(given, from_dict(ModelConfig, resumed["model"]))
 
 
 def parse_duration(value: str | None) -> float | None:

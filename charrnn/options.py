@@ -74,6 +74,7 @@ Quiet = Annotated[bool, _option("--quiet", "-q", help="No progress or notes on s
 Ckpt = Annotated[Path, _option("--ckpt", help="Checkpoint file, or a folder (its best.safetensors, else last).")]
 Out = Annotated[Optional[Path], _option("--out", "-o", help="Checkpoint folder [default: checkpoints/<data name>].")]
 Resume = Annotated[Optional[Path], _option("--resume", help="Continue from this checkpoint (file, or a folder: its last).")]
+InitFrom = Annotated[Optional[Path], _option("--init-from", help="Fine-tune: start a new run from this text checkpoint's weights (file, or a folder: its best); characters are matched by identity.")]
 Seed = Annotated[Optional[int], _option("--seed", min=0, max=SEED_MAX, help="Random seed; a CPU run repeats bit for bit [default: 1234].")]
 SampleSeed = Annotated[Optional[int], _option("--seed", min=0, max=SEED_MAX, help="Same seed, same text.")]
 
@@ -117,3 +118,14 @@ def batch_size(default: str):
 
 def val_frac(default: str):
     return Annotated[Optional[float], _option("--val-frac", **FRACTION, help=f"Held-out part used to pick `best` [default: {default}].")]
+
+
+# ---------------------------------------------------------------------- series forecasts
+def _levels(values):
+    bad = [v for v in values or [] if not (math.isfinite(v) and 0 < v < 100)]
+    if bad:
+        raise typer.BadParameter(f"{bad[0]:g} is not a coverage in percent in (0, 100)")
+    return values
+
+
+Level = Annotated[Optional[list[float]], _option("--level", callback=_levels, metavar="PERCENT", help="Prediction interval of this coverage in percent, in (0, 100); repeatable (--level 80 --level 95). Conformal, calibrated on the validation windows.")]

@@ -23,7 +23,7 @@ def assert_clean_error(result, *needles):
 
 def test_hihello_is_learned_as_in_the_lecture(hihello_ckpt):
     result = run_cli(["sample", "--ckpt", hihello_ckpt, "--prime", "h", "--argmax", "-n", "6"])
-    assert result.exit_code == 0 and result.stdout == "hihello" and result.stderr == ""
+    assert result.exit_code == 0 and result.stdout == "hihello\n" and result.stderr == ""
 
 
 def test_train_json_lines_carry_the_predictions(tmp_path):
@@ -69,7 +69,7 @@ def test_stdin_pipeline_train_eval_sample(tmp_path):
     assert len(samples) == 3 and all(s.startswith("the") and len(s) == 18 for s in samples)
     one = run_cli(["sample", "--ckpt", tmp_path / "x", "-n", "15", "--seed", "4", "-p", "the"])
     again = run_cli(["sample", "--ckpt", tmp_path / "x", "-n", "15", "--seed", "4", "-p", "the"])
-    assert one.stdout == again.stdout and len(one.stdout) == 18
+    assert one.stdout == again.stdout and len(one.stdout) == 18 + 1  # the text, a newline
 
 
 def test_korean_text_samples_valid_utf8_in_its_script(tmp_path):
@@ -107,7 +107,7 @@ def test_bad_sampling_input(hihello_ckpt, tmp_path):
     assert_clean_error(run_cli(["sample", "--ckpt", tmp_path / "none.safetensors"]), "no such")
     skipped = run_cli(["sample", "--ckpt", hihello_ckpt, "-p", "hé", "--skip-unknown",
                        "--argmax", "-n", "2"])
-    assert skipped.exit_code == 0 and skipped.stdout == "hih"
+    assert skipped.exit_code == 0 and skipped.stdout == "hih\n"
 
 
 def test_corpus_errors_name_the_problem(tmp_path):

@@ -43,6 +43,7 @@ def train_text(
     precision: o.PrecisionOpt = None,
     save_every: o.SaveEvery = None,
     resume: o.Resume = None,
+    init_from: o.InitFrom = None,
     json_out: o.JsonOut = False,
     quiet: o.Quiet = False,
 ):
@@ -59,7 +60,7 @@ def train_text(
                    epochs=epochs, max_steps=max_steps, time_budget=time_budget,
                    patience=patience, val_frac=val_frac,
                    seed=seed, precision=precision and precision.value, save_every=save_every)
-    training.train(corpus, out, options, device.value, resume, json_out, quiet)
+    training.train(corpus, out, options, device.value, resume, json_out, quiet, init_from)
 
 
 def sample(

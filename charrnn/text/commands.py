@@ -4,11 +4,11 @@ Prints data to stdout and nothing else there; notes go to stderr.
 """
 from __future__ import annotations
 
-import json
+import os
 import sys
 from pathlib import Path
 
-from charrnn import checkpoint
+from charrnn import checkpoint, jsonout
 from charrnn.config import ModelConfig, TrainConfig, from_dict
 from charrnn.errors import CharrnnError
 from charrnn.text.task import TextConfig
@@ -34,6 +34,17 @@ def default_prime(vocab, meta: dict) -> str:
     return start if start and start in vocab.chars else vocab.chars[0]
 
 
+def utf8_argument(value: str) -> str:
+    """A command-line argument as UTF-8 text: under a C or Latin-1 locale Python decodes argv
+    bytes with the locale's codec (surrogate-escaped), so `-p 안` would arrive mangled."""
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    try:
+        return os.fsencode(value).decode("utf-8")
+    except (UnicodeError, ValueError):
+        return value
+
+
 def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
            top_k: int | None, top_p: float | None, argmax: bool, seed: int | None,
            num_samples: int, skip_unknown: bool, device_name: str, json_out: bool) -> None:
@@ -43,6 +54,7 @@ def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
     model, vocab = load_model(ckpt, device_name)
     if prime is None or prime == "":
         prime = default_prime(vocab, ckpt.meta)
+    prime = utf8_argument(prime)
     ids, unknown = vocab.encode_known(prime)
     if unknown and not skip_unknown:
         raise CharrnnError(f"--prime holds characters the model never saw: "
@@ -60,6 +72,8 @@ def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
         for piece in pieces:
             out.write(vocab.decode(piece[0]))
             out.flush()
+        out.write("\n")  # the shell prompt starts on a line of its own
+        out.flush()
         return
     rows = [[] for _ in range(num_samples)]
     for piece in pieces:
@@ -67,9 +81,9 @@ def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
             row.append(vocab.decode(ids_row))
     texts = [prime + "".join(row) for row in rows]
     if json_out:
-        out.write(json.dumps({"samples": texts}) + "\n")
+        out.write(jsonout.dumps({"samples": texts}) + "\n")
     else:
-        out.write("\n\n".join(texts))
+        out.write("\n\n".join(texts) + "\n")
     out.flush()
 
 
@@ -104,7 +118,7 @@ def evaluate(ckpt: checkpoint.Checkpoint, data: str, json_out: bool, device_name
         print(f"note: {unknown_count} characters outside the model's vocabulary were left out "
               f"of the text before scoring", file=sys.stderr)
     if json_out:
-        print(json.dumps(scores.as_dict()))
+        print(jsonout.dumps(scores.as_dict()))
     else:
         s = scores
         print(f"loss {s.loss:.4f} nats/char  bpc {s.bpc:.4f}  perplexity {s.perplexity:.3f}  "

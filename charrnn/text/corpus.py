@@ -10,11 +10,13 @@ the corpus size.
 from __future__ import annotations
 
 import codecs
+import errno
 import glob
 import hashlib
 import json
 import os
-import sys
+import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from charrnn.atomic import atomic_writer
-from charrnn.errors import CharrnnError
-from charrnn.text.data import BUILTIN_CORPORA, Vocab, read_text
+from charrnn.errors import EXIT_FAILURE, CharrnnError
+from charrnn.text.data import BUILTIN_CORPORA, Vocab, read_text, stdin_bytes
 
 CHUNK_BYTES = 16 << 20
 CACHE_VERSION = 1
@@ -42,23 +44,71 @@ def cache_dir() -> Path:
     return Path(root)
 
 
-def source_files(source: str) -> list[Path]:
-    """The files a corpus argument names: one file, every file under a folder, or a glob."""
+class _Cache:
+    """Where encoded ids go: the cache folder, or, when it cannot be used (a file, read-only),
+    a temporary folder removed at the end with a note; `keep` says whether ids stay cached."""
+
+    def __init__(self, notes: list[str]):
+        self.folder, self.keep, self.temporary = cache_dir(), True, False
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.folder, prefix=".probe-"):
+                pass
+        except OSError as e:
+            reason = e.strerror or str(e)
+            if isinstance(e, FileExistsError) or self.folder.exists() and not self.folder.is_dir():
+                reason = "it is not a folder"
+            self.folder = Path(tempfile.mkdtemp(prefix="charrnn-"))
+            self.keep, self.temporary = False, True
+            notes.append(f"cache folder {cache_dir()} cannot be used ({reason}); encoding into a "
+                         f"temporary folder that is removed afterwards (set CHARRNN_CACHE to a "
+                         f"writable folder to keep the cache)")
+
+    def failed(self, e: OSError) -> CharrnnError:
+        """A write into the cache failed (a full disk): one line naming the folder, exit 1."""
+        hint = "set CHARRNN_CACHE to another folder"
+        if e.errno in (errno.ENOSPC, errno.EDQUOT):
+            hint = "free some space or " + hint
+        return CharrnnError(f"cache folder {self.folder}: cannot write the encoded corpus "
+                            f"({e.strerror or e}); {hint}", EXIT_FAILURE)
+
+    def close(self) -> None:
+        if self.temporary:  # mapped ids stay readable until the process ends
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def source_files(source: str, notes: list[str] | None = None) -> list[Path]:
+    """The files a corpus argument names: one file, every file under a folder, or a glob.
+    A file reached twice (two links to it, a symlink loop) is read once."""
     path = Path(source)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file()
                        and not any(part.startswith(".") for part in p.relative_to(path).parts))
         if not files:
             raise CharrnnError(f"corpus {source}: the folder holds no files")
-        return files
+        return _once(files, notes)
     if not path.exists() and any(ch in source for ch in "*?["):
         files = sorted(Path(p) for p in glob.glob(source, recursive=True) if Path(p).is_file())
         if not files:
             raise CharrnnError(f"corpus {source}: the pattern matches no files")
-        return files
+        return _once(files, notes)
     if not path.exists():
         raise CharrnnError(f"corpus {source}: no such file")
     return [path]
+
+
+def _once(files: list[Path], notes: list[str] | None) -> list[Path]:
+    """The first path to each file (by device and inode), in the given order."""
+    seen, kept = set(), []
+    for p in files:
+        st = p.stat()
+        if (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            kept.append(p)
+    if len(kept) < len(files) and notes is not None:
+        notes.append(f"{len(files) - len(kept)} paths lead through links to files already "
+                     f"included; each file is read once")
+    return kept
 
 
 def load_corpus(source: str, vocab: Vocab | None = None) -> Corpus:
@@ -67,44 +117,64 @@ def load_corpus(source: str, vocab: Vocab | None = None) -> Corpus:
         text = read_text(source)
         vocab = vocab or Vocab.from_text(text)
         return Corpus(vocab.encode(text), vocab, [])
+    notes: list[str] = []
     if source == "-":
-        return _load_stdin(vocab)
-    files = source_files(source)
-    return _load_files(source, files, vocab)
+        return _load_stream(stdin_bytes("corpus"), "corpus '-'", "nothing arrived on stdin; "
+                            "pipe some text in or give a file", vocab, notes)
+    files = source_files(source, notes)
+    if len(files) == 1 and _is_stream(files[0]):  # a FIFO, `<(cat corpus.txt)`
+        try:
+            stream = open(files[0], "rb")
+        except OSError as e:
+            raise CharrnnError(f"corpus {source}: cannot be read ({e.strerror})") from None
+        with stream:
+            return _load_stream(stream, f"corpus {source}", "nothing arrived through it",
+                                vocab, notes)
+    return _load_files(source, files, vocab, notes)
 
 
-def _load_stdin(vocab: Vocab | None) -> Corpus:
-    stream = getattr(sys.stdin, "buffer", None)
-    if stream is None:  # a text stream (as in tests): spool its text
-        stream = _TextAsBytes(sys.stdin)
-    folder = cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=folder, prefix="stdin-", suffix=".txt") as spool:
-        while True:
-            block = stream.read(CHUNK_BYTES)
-            if not block:
-                break
-            spool.write(block)
-        spool.flush()
-        if spool.tell() == 0:
-            raise CharrnnError("corpus '-': nothing arrived on stdin; pipe some text in or give a file")
-        return _encode([Path(spool.name)], vocab, "corpus '-'", cache=False)
+def _is_stream(path: Path) -> bool:
+    mode = path.stat().st_mode
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
 
 
-class _TextAsBytes:
-    def __init__(self, stream):
-        self.stream = stream
+def _load_stream(stream, name: str, when_empty: str, vocab: Vocab | None,
+                 notes: list[str]) -> Corpus:
+    """A stream read once (stdin, a pipe): spooled into the cache folder, then encoded."""
+    cache = _Cache(notes)
+    try:
+        with tempfile.NamedTemporaryFile(dir=cache.folder, prefix="stdin-", suffix=".txt") as spool:
+            try:
+                while block := stream.read(CHUNK_BYTES):
+                    spool.write(block)
+                spool.flush()
+            except OSError as e:
+                if e.errno in (errno.ENOSPC, errno.EDQUOT):
+                    raise cache.failed(e) from None
+                raise CharrnnError(f"{name}: cannot be read ({e.strerror})") from None
+            if spool.tell() == 0:
+                raise CharrnnError(f"{name}: {when_empty}")
+            return _encode([Path(spool.name)], vocab, name, cache, notes, keep=False)
+    finally:
+        cache.close()
 
-    def read(self, n: int) -> bytes:
-        return self.stream.read(n).encode("utf-8")
 
-
-def _load_files(source: str, files: list[Path], vocab: Vocab | None) -> Corpus:
+def _load_files(source: str, files: list[Path], vocab: Vocab | None,
+                notes: list[str]) -> Corpus:
     if all(p.stat().st_size == 0 for p in files):
         raise CharrnnError(f"corpus {source}: the file is empty" if len(files) == 1
                            else f"corpus {source}: every file is empty")
+    cache = _Cache(notes)
+    try:
+        return _load_readable(source, files, vocab, cache, notes)
+    finally:
+        cache.close()
+
+
+def _load_readable(source: str, files: list[Path], vocab: Vocab | None, cache: _Cache,
+                   notes: list[str]) -> Corpus:
     if len(files) == 1:
-        return _encode(files, vocab, f"corpus {source}", cache=True)
+        return _encode(files, vocab, f"corpus {source}", cache, notes)
     readable, skipped = [], []
     for path in files:
         try:
@@ -115,7 +185,7 @@ def _load_files(source: str, files: list[Path], vocab: Vocab | None) -> Corpus:
             skipped.append(path)
     if not readable:
         raise CharrnnError(f"corpus {source}: none of its {len(files)} files is UTF-8 text")
-    corpus = _encode(readable, vocab, f"corpus {source}", cache=True)
+    corpus = _encode(readable, vocab, f"corpus {source}", cache, notes)
     if skipped:
         corpus.notes.append(f"skipped {len(skipped)} files that are not UTF-8 text "
                             f"(first: {skipped[0]})")
@@ -195,16 +265,18 @@ def _scan(files: list[Path], name: str, digest=None) -> tuple[str, int]:
     return "".join(map(chr, sorted(seen))), count
 
 
-def _encode(files: list[Path], vocab: Vocab | None, name: str, cache: bool) -> Corpus:
+def _encode(files: list[Path], vocab: Vocab | None, name: str, cache_folder: _Cache,
+            notes: list[str], keep: bool = True) -> Corpus:
     stats = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in files]
     key = hashlib.blake2b(json.dumps([stats, vocab.chars if vocab else None]).encode(),
                           digest_size=12).hexdigest()
-    folder = cache_dir()
+    folder, cache = cache_folder.folder, keep and cache_folder.keep
     meta_path, ids_path = folder / f"{key}.json", folder / f"{key}.ids"
     digest, content = hashlib.blake2b(digest_size=16), None
     if cache and meta_path.exists():  # a candidate: hash first, reuse if it matches
         content = _content_hash(files)
         if (hit := _cached(meta_path, ids_path, content)) is not None:
+            hit.notes[:0] = notes
             return hit
     chars, count = _scan(files, name, digest if content is None else None)
     content = content or digest.hexdigest()
@@ -218,15 +290,18 @@ def _encode(files: list[Path], vocab: Vocab | None, name: str, cache: bool) -> C
                                f"{unknown[:20]!r}; resume on the corpus it was trained on")
     else:
         vocab = Vocab(chars)
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_ids(files, vocab, name, ids_path)
-    ids = np.memmap(ids_path, dtype=vocab.dtype, mode="r")
-    if cache:
-        meta_path.write_text(json.dumps({"version": CACHE_VERSION, "hash": content,
-                                         "count": count, "vocab": vocab.chars}))
-    else:
-        os.unlink(ids_path)  # stays readable through the mapping until the process ends
-    return Corpus(ids, vocab, [])
+    try:
+        _write_ids(files, vocab, name, ids_path)
+        ids = np.memmap(ids_path, dtype=vocab.dtype, mode="r")
+        if cache:
+            with atomic_writer(meta_path) as f:
+                f.write(json.dumps({"version": CACHE_VERSION, "hash": content, "count": count,
+                                    "vocab": vocab.chars}).encode())
+        else:
+            os.unlink(ids_path)  # stays readable through the mapping until the process ends
+    except OSError as e:  # reading the sources raises CharrnnError (_blocks): this is the cache
+        raise cache_folder.failed(e) from None
+    return Corpus(ids, vocab, notes)
 
 
 def _write_ids(files: list[Path], vocab: Vocab, name: str, ids_path: Path) -> None:

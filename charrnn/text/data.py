@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import sysconfig
 from dataclasses import dataclass
@@ -20,20 +21,58 @@ _STDLIB_SKIP = ("test", "tests", "idlelib", "lib2to3", "tkinter", "turtledemo", 
                 "ensurepip", "pydoc_data")
 
 
+GLOB_CHARS = re.compile(r"[*?\[\]]")
+
+
 def corpus_name(source: str) -> str:
-    """Name for the default checkpoint folder: `checkpoints/<name>/`."""
+    """Name for the default checkpoint folder: `checkpoints/<name>/`; never holds a glob
+    character. A glob is named by the folder it searches (`data/**/*.txt`: `data`); a bare
+    pattern by the literal part of its name (`shakespeare*.txt`: `shakespeare`), else by the
+    current folder."""
     if source == "-":
         return "stdin"
     if source in BUILTIN_CORPORA:
         return source[1:]
-    return Path(source).stem or "corpus"
+    path = Path(source)
+    if GLOB_CHARS.search(source) and not path.exists():
+        parts = path.parts
+        first = next(i for i, part in enumerate(parts) if GLOB_CHARS.search(part))
+        if first == 0 and len(parts) == 1:  # a bare pattern: its literal part
+            literal = GLOB_CHARS.sub("", path.stem).strip("._- ")
+            if literal:
+                return literal
+        folder = Path(os.path.abspath(os.path.join(*parts[:first]) if first else "."))
+        return GLOB_CHARS.sub("", folder.name) or "corpus"
+    if str(path).startswith(("/dev/fd/", "/proc/self/fd/")):  # `<(cat corpus.txt)`
+        return "stream"
+    return GLOB_CHARS.sub("", path.stem) or "corpus"
+
+
+def stdin_bytes(what: str):
+    """stdin as a binary stream; CharrnnError when it is closed (`<&-`)."""
+    if sys.stdin is None or getattr(sys.stdin, "closed", False):
+        raise CharrnnError(f"{what} '-': stdin is closed; pipe some text in or give a file")
+    stream = getattr(sys.stdin, "buffer", None)
+    return stream if stream is not None else _TextAsBytes(sys.stdin)
+
+
+class _TextAsBytes:
+    """A text stream (as in tests) read as UTF-8 bytes."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        return self.stream.read(n).encode("utf-8")
 
 
 def read_bytes(source: str, what: str = "corpus") -> bytes:
     """Bytes of a file path, or of stdin for `-`; a clear error for what cannot be read."""
     if source == "-":
-        stream = getattr(sys.stdin, "buffer", None)
-        data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
+        try:
+            data = stdin_bytes(what).read()
+        except OSError as e:  # a descriptor 0 that is not readable
+            raise CharrnnError(f"{what} '-': stdin cannot be read ({e.strerror})") from None
         if not data:
             raise CharrnnError(f"{what} '-': nothing arrived on stdin; pipe some text in or give a file")
         return data

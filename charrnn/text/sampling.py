@@ -7,6 +7,8 @@ from typing import Iterator
 
 import torch
 
+from charrnn.errors import EXIT_FAILURE, CharrnnError
+
 
 @dataclass(frozen=True)
 class SamplingSettings:
@@ -17,8 +19,20 @@ class SamplingSettings:
 
 
 def filter_logits(logits: torch.Tensor, settings: SamplingSettings) -> torch.Tensor:
-    """Temperature, then top-k, then nucleus (top-p); removed entries become -inf. (B, V)."""
-    logits = logits.float() / settings.temperature
+    """Temperature, then top-k, then nucleus (top-p); removed entries become -inf. (B, V).
+
+    A temperature so small that the division overflows divides the distances to the row's
+    largest logit instead (the same softmax); one below float32's range keeps the likeliest
+    characters alone: either way it acts as --argmax. No host sync (CUDA graphs capture it).
+    """
+    logits = logits.float()
+    top = logits.max(dim=-1, keepdim=True).values
+    if settings.temperature < 1 / torch.finfo(torch.float32).max:
+        logits = torch.where(logits == top, 0.0, float("-inf"))
+    else:
+        scaled = logits / settings.temperature
+        overflowed = (torch.isinf(scaled) & torch.isfinite(logits)).any(dim=-1, keepdim=True)
+        logits = torch.where(overflowed, (logits - top) / settings.temperature, scaled)
     if settings.top_k is not None and settings.top_k < logits.shape[-1]:
         kth = torch.topk(logits, settings.top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -38,7 +52,21 @@ def pick(logits: torch.Tensor, settings: SamplingSettings,
     if settings.argmax:
         return logits.argmax(dim=-1)
     probs = torch.softmax(filter_logits(logits, settings), dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    try:
+        return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+    except RuntimeError:
+        if not torch.isfinite(logits).all():
+            raise NonFiniteOutput() from None
+        raise
+
+
+class NonFiniteOutput(CharrnnError):
+    """The network's outputs are NaN or infinite: its weights diverged. A failure (exit 1)."""
+
+    def __init__(self):
+        super().__init__("the model's outputs are not finite numbers (NaN or infinity): its "
+                         "weights have diverged; train it again with a lower --lr",
+                         EXIT_FAILURE)
 
 
 @contextlib.contextmanager

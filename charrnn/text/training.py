@@ -4,6 +4,7 @@ task plugged in. The CLI and the benchmarks share it."""
 from __future__ import annotations
 
 import math
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from charrnn import checkpoint
 from charrnn.config import UNLIMITED_EPOCHS, ModelConfig, TrainConfig, from_dict
-from charrnn.configure import check_writable, given_options, parse_duration, refuse_new_shape
+from charrnn.configure import (check_options, check_writable, given_options, parse_duration,
+                               refuse_new_shape)
 from charrnn.errors import CharrnnError
 from charrnn.text.task import TextConfig
 
@@ -101,18 +103,30 @@ class TrainingSetup:
     precision: str
     resumed: object  # checkpoint.Checkpoint | None
     world: object  # distributed.World
+    init_from: object = None  # checkpoint.Checkpoint | None: fine-tune from its weights
+    lineage: dict | None = None  # recorded as `init_from` in every checkpoint of the run
 
     def trainer(self, listeners=()):
         from charrnn.engine.trainer import Trainer
         from charrnn.text.task import TextTask
 
-        task = TextTask(self.data, self.text_cfg, self.train_cfg.seed)
-        return Trainer(task, self.model_cfg, self.train_cfg, self.out, self.device,
-                       self.precision, listeners, self.resumed, self.world)
+        task = TextTask(self.data, self.text_cfg, self.train_cfg.seed, self.lineage)
+        trainer = Trainer(task, self.model_cfg, self.train_cfg, self.out, self.device,
+                          self.precision, listeners, self.resumed, self.world)
+        if self.init_from is not None:  # before any step; the optimizer starts fresh
+            from charrnn.text.data import Vocab
+            from charrnn.text.finetune import carried_over
+
+            fresh = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
+            trainer.model.load_state_dict(carried_over(
+                fresh, self.init_from.group("model"), Vocab(self.init_from.meta["vocab"]),
+                self.data.vocab))
+        return trainer
 
 
 def prepare_training(corpus: str, out: Path | None, options: dict, device_name: str,
-                     resume: Path | None, quiet: bool) -> TrainingSetup:
+                     resume: Path | None, quiet: bool, init_from: Path | None = None
+                     ) -> TrainingSetup:
     from charrnn.distributed import from_main, init_world
     from charrnn.runtime import autocast_factory, resolve_device, resolve_precision, setup_device
     from charrnn.text.corpus import load_corpus
@@ -120,8 +134,24 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
     from charrnn.text.sizing import measure_chars_per_sec
     from charrnn.text.task import split_text
 
+    if init_from is not None and resume is not None:
+        raise CharrnnError(f"--init-from {init_from} and --resume {resume}: give one; --resume "
+                           f"continues a run, --init-from starts a new run from a model's weights")
     resumed = checkpoint.load(resume, kind="text", prefer="last") if resume is not None else None
-    loaded = load_corpus(corpus, Vocab(resumed.meta["vocab"]) if resumed else None)
+    parent = _parent(init_from, options) if init_from is not None else None
+    # every option and the folder checked before the corpus is read or any file written
+    resolve_device(device_name)
+    check_options(options, resumed.meta if resumed else None)
+    if out is None:
+        out = (resumed.path.parent if resumed is not None
+               else Path("checkpoints") / corpus_name(corpus))
+    if int(os.environ.get("RANK", "0")) == 0:
+        check_writable(out)
+    if parent is not None:
+        loaded = _load_with_parent_vocab(corpus, Vocab(parent.meta["vocab"]))
+        options = _finetune_options(options, parent, len(loaded.ids))
+    else:
+        loaded = load_corpus(corpus, Vocab(resumed.meta["vocab"]) if resumed else None)
     for note in loaded.notes:
         if not quiet:
             print(f"note: {note}", file=sys.stderr)
@@ -151,20 +181,67 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
     if world.distributed and text_cfg.sliding:
         raise CharrnnError("--sliding trains in one process; run it without torchrun")
     precision = resolve_precision(train_cfg.precision, device, model_cfg.hidden_size)
-    if out is None:
-        out = resumed.path.parent if resumed is not None else Path("checkpoints") / name
-    if world.is_main:
-        check_writable(out)
+    if parent is not None:
+        from charrnn.text.finetune import lineage as parent_lineage
+
+        lineage = parent_lineage(parent.path, parent.meta)
+    else:
+        lineage = resumed.meta.get("init_from") if resumed is not None else None
     return TrainingSetup(data, model_cfg, train_cfg, text_cfg, out, device, precision, resumed,
-                         world)
+                         world, parent, lineage)
+
+
+def _parent(path: Path, options: dict) -> checkpoint.Checkpoint:
+    """The checkpoint a fine-tuning run starts from: a text model of the shape asked for."""
+    from charrnn.text.finetune import refuse_other_shape
+
+    parent = checkpoint.load(path)
+    if parent.kind != "text":
+        raise CharrnnError(f"--init-from {parent.path}: is a {parent.kind} model; fine-tuning on "
+                           f"a text corpus starts from a text model")
+    refuse_other_shape(given_options(options), from_dict(ModelConfig, parent.meta["model"]),
+                       parent.path)
+    return parent
+
+
+def _finetune_options(options: dict, parent: checkpoint.Checkpoint, n_chars: int) -> dict:
+    """The model's shape, and unless given its dropout and its way of reading windows (cut to
+    the corpus), come from the checkpoint; the training settings start fresh, as a new run's."""
+    model_cfg = from_dict(ModelConfig, parent.meta["model"])
+    task = from_dict(TextConfig, parent.meta.get("task", {}))
+    given = given_options(options)
+    n_train = n_chars - int(round(n_chars * _val_frac(given, n_chars)))
+    filled = dict(cell=model_cfg.cell, hidden=model_cfg.hidden_size, layers=model_cfg.num_layers,
+                  embed=model_cfg.embed, dropout=model_cfg.dropout, sliding=task.sliding,
+                  seq_len=max(1, min(task.seq_len, n_train - 1)))
+    return {**options, **{k: v for k, v in filled.items() if k not in given}}
+
+
+def _load_with_parent_vocab(corpus: str, parent_vocab):
+    """The corpus encoded over the union of its characters and the model's (sorted)."""
+    import numpy as np
+
+    from charrnn.text.corpus import Corpus, load_corpus
+    from charrnn.text.finetune import merged_vocab
+
+    loaded = load_corpus(corpus)
+    vocab = merged_vocab(parent_vocab, loaded.vocab)
+    if vocab == loaded.vocab:
+        return loaded
+    if corpus != "-":  # encoded again over the new vocabulary (cached, memory-mapped)
+        again = load_corpus(corpus, vocab)
+        return Corpus(again.ids, again.vocab, loaded.notes)
+    index = {ch: i for i, ch in enumerate(vocab.chars)}  # stdin cannot be read twice
+    table = np.array([index[ch] for ch in loaded.vocab.chars], dtype=vocab.dtype)
+    return Corpus(table[np.asarray(loaded.ids)], vocab, loaded.notes)
 
 
 def train(corpus: str, out: Path | None, options: dict, device_name: str, resume: Path | None,
-          json_out: bool, quiet: bool) -> None:
+          json_out: bool, quiet: bool, init_from: Path | None = None) -> None:
     from charrnn.distributed import close_world
     from charrnn.engine.session import train_with_views
 
-    setup = prepare_training(corpus, out, options, device_name, resume, quiet)
+    setup = prepare_training(corpus, out, options, device_name, resume, quiet, init_from)
     try:
         end = train_with_views(setup.trainer, setup.out, json_out, quiet, setup.world.is_main)
     finally:

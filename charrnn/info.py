@@ -1,0 +1,435 @@
+"""`charrnn info`: a checkpoint's model card, for text and series models alike.
+
+What it is (kind, configs, vocabulary or columns, parameters), how far it trained (epochs,
+steps, characters or windows seen, wall time), how (precision, device), where it started
+(lineage) and how it learned (best epoch, the history with sparklines, learning curves as a
+PNG). Everything is read from the metadata; no tensor but the weights' sizes is touched.
+Knows nothing of typer: `card` computes, `plain_lines`, `print_rich` and `write_plot` show.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from charrnn.errors import CharrnnError
+
+LN2 = math.log(2)
+SHOWN_ROWS = 30  # history rows in the text views; --json carries them all
+HEAD_ROWS, TAIL_ROWS = 5, 20
+CURVE_POINTS = 60  # sparkline width
+
+
+# ---------------------------------------------------------------------- the card (data only)
+def card(ckpt) -> dict:
+    """The model card of a loaded checkpoint as one JSON-ready dict (no NaN: None)."""
+    meta = ckpt.meta
+    model, train, task = meta["model"], meta["train"], meta.get("task", {})
+    windows_per_epoch = _count(meta.get("windows_per_epoch"))
+    epoch, window = _count(meta.get("epoch")) or 0, _count(meta.get("window")) or 0
+    history = _history(meta.get("history") or [], windows_per_epoch)
+    best = _best(meta, history)
+    for entry in history:
+        entry["best"] = best is not None and entry is best.get("entry")
+    best = {k: v for k, v in best.items() if k != "entry"} if best else None
+    result = {
+        "path": str(ckpt.path),
+        "kind": ckpt.kind,
+        "name": meta.get("corpus") if ckpt.kind == "text" else meta.get("data"),
+        "charrnn_version": meta.get("charrnn_version"),
+        "format_version": meta.get("version"),
+        "config": {"model": model, "train": train, "task": task},
+        "parameters": sum(t.numel() for t in ckpt.group("model").values()),
+        "epochs": epoch + (window / windows_per_epoch if windows_per_epoch else 0.0),
+        "complete_epochs": epoch,
+        "mid_epoch": window > 0,
+        "steps": _count(meta.get("step")) or 0,
+        "windows_per_epoch": windows_per_epoch,
+        "seen": _seen(ckpt.kind, meta, train, task, epoch, window, windows_per_epoch),
+        "wall_time_s": _wall_time(meta),
+        "precision": meta.get("precision"),
+        "device": meta.get("device"),
+        "world_size": meta.get("world_size"),
+        "best": best,
+        "init_from": meta.get("init_from") if isinstance(meta.get("init_from"), dict) else None,
+        "history": history,
+    }
+    if ckpt.kind == "text":
+        result["vocab"] = meta.get("vocab", "")
+        result["vocab_size"] = len(result["vocab"])
+    else:
+        result["columns"] = meta.get("columns")
+        result["split"] = meta.get("split")
+    return finite(result)
+
+
+def finite(value):
+    """NaN and infinities become None, everywhere in a nested structure."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def to_json(card_: dict) -> str:
+    return json.dumps(finite(card_), ensure_ascii=False, allow_nan=False)
+
+
+def _count(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _history(raw: list, windows_per_epoch: int | None) -> list[dict]:
+    """History entries with `epochs_done`: an unfinished epoch's entry (a step limit, a time
+    budget) counts the part of the epoch it trained, from the steps since the epoch began."""
+    out, epoch_start = [], {0: 0}
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        epoch, step = _count(item.get("epoch")) or 0, _count(item.get("step")) or 0
+        complete = bool(item.get("complete", True))
+        done = float(epoch)
+        if not complete and windows_per_epoch:
+            start = epoch_start.get(epoch, step)
+            done = epoch + min(0.999, max(0.0, (step - start) / windows_per_epoch))
+        if complete:
+            epoch_start[epoch] = step
+        out.append({"epoch": epoch, "epochs_done": done, "step": step,
+                    "train_loss": _number(item.get("train_loss")),
+                    "val_loss": _number(item.get("val_loss")), "complete": complete})
+    return out
+
+
+def _score(entry: dict) -> float | None:
+    """What the trainer picks `best` on: validation, or training where nothing is held out."""
+    return entry["val_loss"] if entry["val_loss"] is not None else entry["train_loss"]
+
+
+def _best(meta: dict, history: list[dict]) -> dict | None:
+    loss = _number(meta.get("best_loss"))
+    if loss is None:
+        return None
+    entry = next((h for h in history if _score(h) is not None
+                  and math.isclose(_score(h), loss, rel_tol=1e-12, abs_tol=1e-15)), None)
+    if entry is not None:
+        on = "validation" if entry["val_loss"] is not None else "training"
+    else:  # a series run scores its untrained model as epoch 0
+        on = "validation" if any(h["val_loss"] is not None for h in history) or not history \
+            else "training"
+    return {"epoch": _count(meta.get("best_epoch")) or 0,
+            "epochs_done": entry["epochs_done"] if entry else float(meta.get("best_epoch") or 0),
+            "step": entry["step"] if entry else None, "loss": loss, "on": on, "entry": entry}
+
+
+def _seen(kind: str, meta: dict, train: dict, task: dict, epoch: int, window: int,
+          windows_per_epoch: int | None) -> dict:
+    """Characters (text) or windows (series) trained on, counting repeats."""
+    if kind == "text":
+        steps, batch, seq_len = _count(meta.get("step")) or 0, train.get("batch_size"), \
+            task.get("seq_len")
+        if not isinstance(batch, int) or not isinstance(seq_len, int):
+            return {"unit": "chars", "count": None, "approximate": True,
+                    "how": "full-batch sliding windows: the corpus size is not recorded"}
+        return {"unit": "chars", "count": steps * batch * seq_len, "approximate": True,
+                "how": f"steps x batch {batch} x seq_len {seq_len}; an epoch's last window "
+                       f"may be shorter"}
+    split = meta.get("split") if isinstance(meta.get("split"), dict) else {}
+    per_epoch = _count(split.get("train"))
+    if per_epoch is None:
+        return {"unit": "windows", "count": None, "approximate": True,
+                "how": "the split is not recorded"}
+    part = window / windows_per_epoch if windows_per_epoch else 0.0
+    return {"unit": "windows", "count": int(round(per_epoch * (epoch + part))),
+            "approximate": bool(window), "how": f"epochs x {per_epoch} training windows"}
+
+
+def _wall_time(meta: dict) -> float | None:
+    """Seconds of training, where the trainer recorded them (`elapsed`)."""
+    value = _number(meta.get("elapsed"))
+    if value is None:
+        history = [h for h in meta.get("history") or [] if isinstance(h, dict)]
+        value = _number(history[-1].get("elapsed")) if history else None
+    return value
+
+
+# ---------------------------------------------------------------------- shown as text
+def visible_chars(chars: str) -> str:
+    """A vocabulary on one line: newline, tab and carriage return as symbols, space as ␣,
+    other invisible characters as escapes."""
+    from charrnn.text.render import visible
+
+    shown = []
+    for ch in chars:
+        if ch in "\n\t\r":
+            shown.append(visible(ch))
+        elif ch == " ":
+            shown.append("␣")
+        elif not ch.isprintable():
+            shown.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            shown.append(ch)
+    return "".join(shown)
+
+
+def loss_text(kind: str, loss: float | None) -> str:
+    if loss is None:
+        return "-"
+    return f"{loss:.4f} ({loss / LN2:.3f} bpc)" if kind == "text" else f"{loss:.6g}"
+
+
+def _epoch_text(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
+
+
+def _config_text(cfg: dict) -> str:
+    return " ".join(f"{k}={_value_text(v)}" for k, v in cfg.items())
+
+
+def _value_text(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ",".join(map(str, value)) or "[]"
+    return str(value)
+
+
+def facts(c: dict) -> list[tuple[str, str]]:
+    """The card's facts as (label, text) rows, for the plain and the rich view alike."""
+    kind = c["kind"]
+    rows = [("checkpoint", c["path"]),
+            ("kind", f"{kind} model" + (f" of {c['name']}" if c.get("name") else "")),
+            ("model", _config_text(c["config"]["model"])),
+            ("train", _config_text(c["config"]["train"])),
+            ("task", _config_text(c["config"]["task"]))]
+    if kind == "text":
+        rows.append(("vocabulary", f"{c['vocab_size']} characters: {visible_chars(c['vocab'])}"))
+    else:
+        cols = c.get("columns") or {}
+        rows.append(("columns", f"target {cols.get('target')}; features "
+                                f"{', '.join(cols.get('features') or [])}"
+                                + (f"; dates {cols['date']}" if cols.get("date") else "")))
+    rows.append(("parameters", f"{c['parameters']:,}"))
+    progress = f"{c['steps']:,} steps, {_epoch_text(round(c['epochs'], 2))} epochs"
+    if c["mid_epoch"]:
+        progress += " (written mid-epoch)"
+    rows.append(("trained", progress))
+    seen = c["seen"]
+    rows.append((f"{seen['unit']} seen", "not known" if seen["count"] is None else
+                 f"{'about ' if seen['approximate'] else ''}{seen['count']:,} ({seen['how']})"))
+    wall = c["wall_time_s"]
+    rows.append(("wall time", "not recorded" if wall is None else _duration(wall)))
+    rows.append(("precision", c["precision"] or "not recorded"))
+    rows.append(("device", c["device"] or "not recorded"))
+    best = c["best"]
+    if best is None:
+        rows.append(("best", "none yet (written before any epoch ended)"))
+    elif best["step"] is None and best["epoch"] == 0:
+        rows.append(("best", f"the untrained model, {best['on']} loss "
+                             f"{loss_text(kind, best['loss'])}"))
+    else:
+        rows.append(("best", f"epoch {_epoch_text(best['epochs_done'])}, {best['on']} loss "
+                             f"{loss_text(kind, best['loss'])}"))
+    rows.append(("lineage", lineage_text(c["init_from"])))
+    return rows
+
+
+def lineage_text(entry: dict | None) -> str:
+    if not entry:
+        return "trained from scratch"
+    parts = []
+    while isinstance(entry, dict):
+        corpus = f" (corpus {entry['corpus']}" if entry.get("corpus") else " ("
+        at = f", step {entry['step']:,})" if isinstance(entry.get("step"), int) else ")"
+        parts.append(f"{entry.get('path')}{corpus}{at}".replace(" ()", ""))
+        entry = entry.get("init_from")
+    return "fine-tuned from " + ", itself fine-tuned from ".join(parts)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def shown_rows(history: list[dict]) -> list[dict | None]:
+    """At most about SHOWN_ROWS entries: the first, the last and the best; None marks a gap."""
+    if len(history) <= SHOWN_ROWS:
+        return list(history)
+    keep = set(range(HEAD_ROWS)) | set(range(len(history) - TAIL_ROWS, len(history)))
+    keep |= {i for i, h in enumerate(history) if h.get("best")}
+    rows, last = [], -1
+    for i in sorted(keep):
+        if i != last + 1:
+            rows.append(None)
+        rows.append(history[i])
+        last = i
+    return rows
+
+
+def sparklines(history: list[dict]) -> tuple[str, str]:
+    """Train and validation losses per entry, on one shared scale, at most CURVE_POINTS wide."""
+    from charrnn.series.render import sparkline
+
+    if len(history) > CURVE_POINTS:  # evenly spaced entries, the last always among them
+        n = len(history)
+        history = [history[round(i * (n - 1) / (CURVE_POINTS - 1))] for i in range(CURVE_POINTS)]
+    train = [h["train_loss"] for h in history]
+    val = [h["val_loss"] for h in history]
+    values = [v for v in train + val if v is not None]
+    if not values:
+        return "", ""
+    low, high = min(values), max(values)
+    return sparkline(train, low, high), sparkline(val, low, high)
+
+
+def _row_cells(kind: str, h: dict) -> list[str]:
+    mark = (" *" if h.get("best") else "") + ("" if h["complete"] else " (part)")
+    return [_epoch_text(h["epochs_done"]), f"{h['step']:,}", loss_text(kind, h["train_loss"]),
+            loss_text(kind, h["val_loss"]), mark.strip()]
+
+
+HEADERS = ["epoch", "step", "train", "val", ""]
+
+
+def plain_lines(c: dict) -> list[str]:
+    """The card as plain text (stdout is not a terminal): aligned, no colour, no box."""
+    rows = facts(c)
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{label:<{width}}  {text}" for label, text in rows]
+    history = c["history"]
+    lines.append("")
+    if not history:
+        lines.append("history: none (written before any epoch ended)")
+        return lines
+    lines.append(f"history ({len(history)} entries; * best)")
+    table = [HEADERS] + [["..."] + [""] * 4 if h is None else _row_cells(c["kind"], h)
+                         for h in shown_rows(history)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(HEADERS))]
+    for r in table:
+        lines.append("  ".join(cell.ljust(w) if i in (0, 4) else cell.rjust(w)
+                               for i, (cell, w) in enumerate(zip(r, widths))).rstrip())
+    train, val = sparklines(history)
+    lines.append(f"train  {train}")
+    if val:
+        lines.append(f"val    {val}")
+    return lines
+
+
+def print_rich(c: dict, console) -> None:
+    """The card for a terminal: a facts table, the history table and the sparklines."""
+    from rich.table import Table
+    from rich.text import Text
+
+    facts_table = Table(show_header=False, box=None, padding=(0, 2, 0, 0))
+    facts_table.add_column(style="bold")
+    facts_table.add_column(overflow="fold")
+    for label, text in facts(c):
+        facts_table.add_row(label, Text(text))
+    console.print(facts_table)
+    history = c["history"]
+    if not history:
+        console.print("history: none (written before any epoch ended)")
+        return
+    table = Table(title=f"history ({len(history)} entries; * best)", title_justify="left")
+    for i, name in enumerate(HEADERS):
+        table.add_column(name, justify="left" if i in (0, 4) else "right")
+    for h in shown_rows(history):
+        if h is None:
+            table.add_row("…", "", "", "", "")
+        else:
+            table.add_row(*_row_cells(c["kind"], h), style="bold" if h.get("best") else None)
+    console.print(table)
+    train, val = sparklines(history)
+    console.print(Text(f"train  {train}"))
+    if val:
+        console.print(Text(f"val    {val}"))
+
+
+# ---------------------------------------------------------------------- learning curves
+def check_plot_path(path: Path) -> None:
+    """Before anything is computed: the extra is installed and the file can be written."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise CharrnnError("--plot needs matplotlib, an optional extra: pip install "
+                           "charrnn[plot]") from None
+    if path.suffix.lower() != ".png":
+        raise CharrnnError(f"--plot {path}: give a .png file name")
+    if not path.parent.resolve().is_dir():
+        raise CharrnnError(f"--plot {path}: the folder {path.parent} does not exist")
+
+
+def write_plot(c: dict, path: Path) -> None:
+    """Train and validation loss per epoch, the best epoch marked."""
+    history = c["history"]
+    if not history:
+        raise CharrnnError(f"--plot {path}: {c['path']} holds no history (written before any "
+                           f"epoch ended); nothing to plot (a folder's last: --last)")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    x = [h["epochs_done"] for h in history]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.plot(x, [h["train_loss"] for h in history], color="tab:blue", lw=1.4, label="train",
+            marker="o" if len(x) < 30 else None, ms=3)
+    val = [(xi, h["val_loss"]) for xi, h in zip(x, history) if h["val_loss"] is not None]
+    if val:
+        ax.plot(*zip(*val), color="tab:orange", lw=1.4, label="validation",
+                marker="o" if len(val) < 30 else None, ms=3)
+    best = c["best"]
+    if best is not None and best["step"] is not None:
+        ax.axvline(best["epochs_done"], color="gray", ls="--", lw=0.9)
+        ax.plot([best["epochs_done"]], [best["loss"]], marker="*", ms=14, color="tab:red",
+                ls="none", label=f"best: epoch {_epoch_text(best['epochs_done'])}, "
+                                 f"{best['on']} {best['loss']:.4g}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss (nats per char)" if c["kind"] == "text"
+                  else f"loss ({c['config']['task'].get('loss', 'mse')}, scaled)")
+    ax.set_title(f"{c.get('name') or Path(c['path']).parent.name}: learning curves")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    try:
+        fig.savefig(path, format="png")
+    except OSError as e:
+        raise CharrnnError(f"--plot {path}: cannot write ({e.strerror})") from None
+    finally:
+        plt.close(fig)
+
+
+# ---------------------------------------------------------------------- the command's work
+def show(ckpt_path: Path, last: bool, json_out: bool, plot: Path | None) -> None:
+    """What `charrnn info` does: the card on stdout (JSON, a rich table, or plain text)."""
+    import os
+    import sys
+
+    from charrnn import checkpoint
+
+    if plot is not None:
+        check_plot_path(plot)
+    c = card(checkpoint.load(ckpt_path, prefer="last" if last else "best"))
+    if plot is not None:  # before any output, so a failure leaves stdout empty
+        write_plot(c, plot)
+        print(f"wrote {plot}", file=sys.stderr)
+    if json_out:
+        sys.stdout.write(to_json(c) + "\n")
+    elif sys.stdout.isatty():
+        from rich.console import Console
+
+        print_rich(c, Console(highlight=False, no_color=bool(os.environ.get("NO_COLOR"))))
+    else:
+        sys.stdout.write("\n".join(plain_lines(c)) + "\n")
+    sys.stdout.flush()
