@@ -94,7 +94,13 @@ class Trainer:
 
     def emit(self, event) -> None:
         for listener in self.listeners:
-            listener(event)
+            try:
+                listener(event)
+            except OSError as e:  # the reader of stdout or stderr went away, or a full disk
+                self.listeners = []
+                path = self._save("output lost")
+                raise TrainingFailed(f"cannot write the progress ({e.strerror or e}); stopped "
+                                     f"at step {self.state.step} and saved {path}") from None
 
     # ------------------------------------------------------------------ resume and saving
     def _restore(self, ckpt: checkpoint.Checkpoint) -> None:
@@ -332,6 +338,8 @@ class Trainer:
 
     def _end_of_epoch(self, complete: bool) -> None:
         s = self.state
+        if not all(torch.isfinite(p).all() for p in self.params):  # one sync per epoch
+            self._fail(f"a weight became infinite or NaN at step {s.step}")
         train_loss = s.epoch_loss_sum / max(s.epoch_steps, 1)
         val_loss = self._validate()
         s.history.append({"epoch": s.epoch, "step": s.step, "train_loss": train_loss,
