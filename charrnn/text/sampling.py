@@ -10,6 +10,9 @@ import torch
 from charrnn.errors import EXIT_FAILURE, CharrnnError
 
 
+SAFE_TEMPERATURE = 1e-20  # logits below 1e18 in size cannot overflow float32 when divided by it
+
+
 @dataclass(frozen=True)
 class SamplingSettings:
     temperature: float = 1.0
@@ -26,10 +29,13 @@ def filter_logits(logits: torch.Tensor, settings: SamplingSettings) -> torch.Ten
     characters alone: either way it acts as --argmax. No host sync (CUDA graphs capture it).
     """
     logits = logits.float()
-    top = logits.max(dim=-1, keepdim=True).values
-    if settings.temperature < 1 / torch.finfo(torch.float32).max:
+    if settings.temperature >= SAFE_TEMPERATURE:  # the common case: one division per step
+        logits = logits / settings.temperature
+    elif settings.temperature < 1 / torch.finfo(torch.float32).max:
+        top = logits.max(dim=-1, keepdim=True).values
         logits = torch.where(logits == top, 0.0, float("-inf"))
     else:
+        top = logits.max(dim=-1, keepdim=True).values
         scaled = logits / settings.temperature
         overflowed = (torch.isinf(scaled) & torch.isfinite(logits)).any(dim=-1, keepdim=True)
         logits = torch.where(overflowed, (logits - top) / settings.temperature, scaled)
