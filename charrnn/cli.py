@@ -63,14 +63,9 @@ class _Group(TyperGroup):
             print(f"error: {e.format_message()}", file=sys.stderr)
             sys.exit(2)
         except click_exceptions.ClickException as e:
-            print(f"error: {e.format_message()}", file=sys.stderr)
-            sys.exit(e.exit_code)
-        except CharrnnError as e:
-            print(f"error: {e}", file=sys.stderr)
-            sys.exit(e.exit_code)
-        except KeyboardInterrupt:
-            print("error: interrupted", file=sys.stderr)
-            sys.exit(EXIT_INTERRUPTED)
+            _exit(f"error: {e.format_message()}", e.exit_code)
+        except (CharrnnError, KeyboardInterrupt) as e:
+            _exit_for(e)
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):
@@ -79,12 +74,8 @@ class _Group(TyperGroup):
                 return super().invoke(ctx)
         except (click_exceptions.ClickException, typer.Exit, typer.Abort):
             raise
-        except CharrnnError as e:
-            print(f"error: {e}", file=sys.stderr)
-            sys.exit(e.exit_code)
-        except KeyboardInterrupt:
-            print("error: interrupted", file=sys.stderr)
-            sys.exit(EXIT_INTERRUPTED)
+        except (CharrnnError, KeyboardInterrupt) as e:
+            _exit_for(e)
         except BrokenPipeError:
             _quiet_stdout()
             if ctx.invoked_subcommand not in TRAINING_COMMANDS:
@@ -111,6 +102,18 @@ class _Group(TyperGroup):
             sys.exit(EXIT_FAILURE)
         except Exception:
             _internal_error()
+
+
+def _exit_for(e: BaseException) -> None:
+    """A CharrnnError's line and code, or Ctrl-C's."""
+    if isinstance(e, KeyboardInterrupt):
+        _exit("error: interrupted", EXIT_INTERRUPTED)
+    _exit(f"error: {e}", e.exit_code)
+
+
+def _exit(line: str, code: int) -> None:
+    _say(line)
+    sys.exit(code)
 
 
 def _internal_error() -> None:

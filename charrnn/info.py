@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 from charrnn.errors import CharrnnError
+from charrnn.plotting import check_plot_path, pyplot, save_png
 
 LN2 = math.log(2)
 SHOWN_ROWS = 30  # history rows in the text views; --json carries them all
@@ -357,30 +358,13 @@ def print_rich(c: dict, console) -> None:
 
 
 # ---------------------------------------------------------------------- learning curves
-def check_plot_path(path: Path) -> None:
-    """Before anything is computed: the extra is installed and the file can be written."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise CharrnnError("--plot needs matplotlib, an optional extra: pip install "
-                           "charrnn[plot]") from None
-    if path.suffix.lower() != ".png":
-        raise CharrnnError(f"--plot {path}: give a .png file name")
-    if not path.parent.resolve().is_dir():
-        raise CharrnnError(f"--plot {path}: the folder {path.parent} does not exist")
-
-
 def write_plot(c: dict, path: Path) -> None:
     """Train and validation loss per epoch, the best epoch marked."""
     history = c["history"]
     if not history:
         raise CharrnnError(f"--plot {path}: {c['path']} holds no history (written before any "
                            f"epoch ended); nothing to plot (a folder's last: --last)")
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     x = [h["epochs_done"] for h in history]
     fig, ax = plt.subplots(figsize=(8, 4.5))
     ax.plot(x, [h["train_loss"] for h in history], color="tab:blue", lw=1.4, label="train",
@@ -401,13 +385,7 @@ def write_plot(c: dict, path: Path) -> None:
     ax.set_title(f"{c.get('name') or Path(c['path']).parent.name}: learning curves")
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    try:
-        fig.savefig(path, format="png")
-    except OSError as e:
-        raise CharrnnError(f"--plot {path}: cannot write ({e.strerror})") from None
-    finally:
-        plt.close(fig)
+    save_png(fig, path)
 
 
 # ---------------------------------------------------------------------- the command's work

@@ -36,7 +36,21 @@ class Loss(str, Enum):
     sse = "sse"
 
 
-# the options whose default is this kind's own
+# every option of a series run, declared once for train-series and backtest
+Csv = Annotated[str, typer.Argument(help="CSV file, or '-' for stdin.")]
+TargetOpt = Annotated[Optional[str], typer.Option("--target", help="Column to forecast [default: the last numeric column].")]
+FeaturesOpt = Annotated[Optional[str], typer.Option("--features", help="Comma-separated input columns [default: every numeric column].")]
+WindowOpt = Annotated[Optional[int], typer.Option("--window", min=1, help="Rows the model reads per forecast [default: two seasons where the data allow, else 7].")]
+SeasonOpt = Annotated[Optional[str], typer.Option("--season", help="Rows per cycle: auto (detected from the training rows and the dates), none, or a number M [default: auto].")]
+TransformOpt = Annotated[Optional[Transform], typer.Option("--transform", help="The target as the network sees it: log for positive series whose swings grow with the level [default: auto].")]
+BaselineOpt = Annotated[Optional[Baseline], typer.Option("--baseline", help="What the network corrects: chosen by training on each of persistence, seasonal naive and seasonal naive with drift [default: auto].")]
+HorizonOpt = Annotated[Optional[int], typer.Option("--horizon", min=1, help="Steps predicted at once; H > 1 predicts 1..H ahead directly [default: 1].")]
+TestFracOpt = Annotated[Optional[float], typer.Option("--test-frac", **o.interval(0.0, 1.0, low_open=True, high_open=True), help="Last part of the windows held out for testing [default: 0.3].")]
+ScaleFitOpt = Annotated[Optional[ScaleFit], typer.Option("--scale-fit", help="Fit min-max scaling on the training rows, or on all rows (the lecture's leaky protocol) [default: train].")]
+TargetModeOpt = Annotated[Optional[TargetMode], typer.Option("--target-mode", help="delta: predict a correction to the baseline; level: the target itself (the lecture) [default: delta].")]
+LossOpt = Annotated[Optional[Loss], typer.Option("--loss", help="Mean (mse) or sum (sse, the lecture) of squared errors [default: mse].")]
+NewestFirst = Annotated[bool, typer.Option("--newest-first", help="Rows run newest to oldest (files without a date column).")]
+Fill = Annotated[bool, typer.Option("--fill", help="Fill gaps in used columns by linear interpolation instead of failing.")]
 ValFracOpt = o.val_frac("0.1 of the training windows")
 HiddenOpt = o.hidden("10")
 LayersOpt = o.layers("1")
@@ -45,38 +59,28 @@ GradClipOpt = o.grad_clip("0")
 BatchSizeOpt = o.batch_size("all training windows in one batch")
 EpochsOpt = o.epochs("500, one full-batch step each")
 
+
+def run_options(features, cell, transform, baseline, scale_fit, target_mode, loss, **rest):
+    """The options of a series run as config fields (enums as their values, names as a list)."""
+    from charrnn.series.commands import split_names
+
+    value = lambda choice: choice and choice.value  # noqa: E731
+    return dict(features=split_names(features), cell=value(cell), transform=value(transform),
+                baseline=value(baseline), scale_fit=value(scale_fit),
+                target_mode=value(target_mode), loss=value(loss), **rest)
+
+
 def train_series(
-    csv: Annotated[str, typer.Argument(help="CSV file, or '-' for stdin.")],
-    target: Annotated[Optional[str], typer.Option("--target", help="Column to forecast [default: the last numeric column].")] = None,
-    features: Annotated[Optional[str], typer.Option("--features", help="Comma-separated input columns [default: every numeric column].")] = None,
-    window: Annotated[Optional[int], typer.Option("--window", min=1, help="Rows the model reads per forecast [default: two seasons where the data allow, else 7].")] = None,
-    season: Annotated[Optional[str], typer.Option("--season", help="Rows per cycle: auto (detected from the training rows and the dates), none, or a number M [default: auto].")] = None,
-    transform: Annotated[Optional[Transform], typer.Option("--transform", help="The target as the network sees it: log for positive series whose swings grow with the level [default: auto].")] = None,
-    baseline: Annotated[Optional[Baseline], typer.Option("--baseline", help="What the network corrects: chosen on the training and validation windows among persistence, seasonal naive and seasonal naive with drift [default: auto].")] = None,
-    horizon: Annotated[Optional[int], typer.Option("--horizon", min=1, help="Steps predicted at once; H > 1 predicts 1..H ahead directly [default: 1].")] = None,
-    test_frac: Annotated[Optional[float], typer.Option("--test-frac", **o.interval(0.0, 1.0, low_open=True, high_open=True), help="Last part of the windows held out for testing [default: 0.3].")] = None,
-    val_frac: ValFracOpt = None,
-    scale_fit: Annotated[Optional[ScaleFit], typer.Option("--scale-fit", help="Fit min-max scaling on the training rows, or on all rows (the lecture's leaky protocol) [default: train].")] = None,
-    target_mode: Annotated[Optional[TargetMode], typer.Option("--target-mode", help="delta: predict the change from the last observed target; level: the target itself (the lecture) [default: delta].")] = None,
-    loss: Annotated[Optional[Loss], typer.Option("--loss", help="Mean (mse) or sum (sse, the lecture) of squared errors [default: mse].")] = None,
-    newest_first: Annotated[bool, typer.Option("--newest-first", help="Rows run newest to oldest (files without a date column).")] = False,
-    fill: Annotated[bool, typer.Option("--fill", help="Fill gaps in used columns by linear interpolation instead of failing.")] = False,
-    cell: o.CellOpt = None,
-    hidden: HiddenOpt = None,
-    layers: LayersOpt = None,
-    lr: LrOpt = None,
-    grad_clip: GradClipOpt = None,
-    batch_size: BatchSizeOpt = None,
-    epochs: EpochsOpt = None,
-    max_steps: o.MaxSteps = None,
-    time_budget: o.TimeBudget = None,
-    patience: o.Patience = None,
-    save_every: o.SaveEvery = None,
-    seed: o.Seed = None,
-    device: o.DeviceOpt = o.Device.auto,
-    out: o.Out = None,
-    resume: o.Resume = None,
-    json_out: o.JsonOut = False,
+    csv: Csv, target: TargetOpt = None, features: FeaturesOpt = None, window: WindowOpt = None,
+    season: SeasonOpt = None, transform: TransformOpt = None, baseline: BaselineOpt = None,
+    horizon: HorizonOpt = None, test_frac: TestFracOpt = None, val_frac: ValFracOpt = None,
+    scale_fit: ScaleFitOpt = None, target_mode: TargetModeOpt = None, loss: LossOpt = None,
+    newest_first: NewestFirst = False, fill: Fill = False, cell: o.CellOpt = None,
+    hidden: HiddenOpt = None, layers: LayersOpt = None, lr: LrOpt = None,
+    grad_clip: GradClipOpt = None, batch_size: BatchSizeOpt = None, epochs: EpochsOpt = None,
+    max_steps: o.MaxSteps = None, time_budget: o.TimeBudget = None, patience: o.Patience = None,
+    save_every: o.SaveEvery = None, seed: o.Seed = None, device: o.DeviceOpt = o.Device.auto,
+    out: o.Out = None, resume: o.Resume = None, json_out: o.JsonOut = False,
     quiet: o.Quiet = False,
 ):
     """Train a forecaster on a CSV time series.
@@ -85,15 +89,13 @@ def train_series(
     """
     from charrnn.series import commands
 
-    options = dict(target=target, features=commands.split_names(features), window=window,
-                   horizon=horizon, season=season, transform=transform and transform.value,
-                   baseline=baseline and baseline.value, test_frac=test_frac, val_frac=val_frac,
-                   scale_fit=scale_fit and scale_fit.value,
-                   target_mode=target_mode and target_mode.value, loss=loss and loss.value,
-                   newest_first=newest_first, fill=fill, cell=cell and cell.value, hidden=hidden,
-                   layers=layers, lr=lr, grad_clip=grad_clip, batch_size=batch_size,
-                   epochs=epochs, max_steps=max_steps, time_budget=time_budget, patience=patience,
-                   save_every=save_every, seed=seed)
+    options = run_options(
+        target=target, features=features, window=window, season=season, transform=transform,
+        baseline=baseline, horizon=horizon, test_frac=test_frac, val_frac=val_frac,
+        scale_fit=scale_fit, target_mode=target_mode, loss=loss, newest_first=newest_first,
+        fill=fill, cell=cell, hidden=hidden, layers=layers, lr=lr, grad_clip=grad_clip,
+        batch_size=batch_size, epochs=epochs, max_steps=max_steps, time_budget=time_budget,
+        patience=patience, save_every=save_every, seed=seed)
     commands.train(csv, options, device.value, out, resume, json_out, quiet)
 
 
@@ -120,52 +122,33 @@ class Refit(str, Enum):
 
 
 def backtest(
-    csv: Annotated[str, typer.Argument(help="CSV file, or '-' for stdin.")],
+    csv: Csv,
     folds: Annotated[int, typer.Option("--folds", min=1, help="Origins trained at, moving forward through the last --test-frac of the rows.")] = 5,
     refit: Annotated[Refit, typer.Option("--refit", help="every: train again at each fold's origin; once: at the first only, then only forecast.")] = Refit.every,
-    target: Annotated[Optional[str], typer.Option("--target", help="Column to forecast [default: the last numeric column].")] = None,
-    features: Annotated[Optional[str], typer.Option("--features", help="Comma-separated input columns [default: every numeric column].")] = None,
-    window: Annotated[Optional[int], typer.Option("--window", min=1, help="Rows the model reads per forecast [default: as train-series, per fold].")] = None,
-    season: Annotated[Optional[str], typer.Option("--season", help="auto, none or M rows per cycle [default: auto, detected per fold].")] = None,
-    transform: Annotated[Optional[Transform], typer.Option("--transform", help="As train-series [default: auto].")] = None,
-    baseline: Annotated[Optional[Baseline], typer.Option("--baseline", help="As train-series [default: auto, chosen per fold].")] = None,
-    horizon: Annotated[Optional[int], typer.Option("--horizon", min=1, help="Steps forecast from each origin [default: 1].")] = None,
-    test_frac: Annotated[Optional[float], typer.Option("--test-frac", **o.interval(0.0, 1.0, low_open=True, high_open=True), help="Last part of the rows whose origins the folds share [default: 0.3].")] = None,
-    val_frac: ValFracOpt = None,
-    scale_fit: Annotated[Optional[ScaleFit], typer.Option("--scale-fit", help="As train-series [default: train].")] = None,
-    target_mode: Annotated[Optional[TargetMode], typer.Option("--target-mode", help="As train-series [default: delta].")] = None,
-    loss: Annotated[Optional[Loss], typer.Option("--loss", help="As train-series [default: mse].")] = None,
-    newest_first: Annotated[bool, typer.Option("--newest-first", help="Rows run newest to oldest (files without a date column).")] = False,
-    fill: Annotated[bool, typer.Option("--fill", help="Fill gaps in used columns by linear interpolation instead of failing.")] = False,
-    cell: o.CellOpt = None,
-    hidden: HiddenOpt = None,
-    layers: LayersOpt = None,
-    lr: LrOpt = None,
-    grad_clip: GradClipOpt = None,
-    batch_size: BatchSizeOpt = None,
-    epochs: EpochsOpt = None,
-    max_steps: o.MaxSteps = None,
-    time_budget: o.TimeBudget = None,
-    patience: o.Patience = None,
-    seed: o.Seed = None,
-    device: o.DeviceOpt = o.Device.auto,
-    json_out: o.JsonOut = False,
+    target: TargetOpt = None, features: FeaturesOpt = None, window: WindowOpt = None,
+    season: SeasonOpt = None, transform: TransformOpt = None, baseline: BaselineOpt = None,
+    horizon: HorizonOpt = None, test_frac: TestFracOpt = None, val_frac: ValFracOpt = None,
+    scale_fit: ScaleFitOpt = None, target_mode: TargetModeOpt = None, loss: LossOpt = None,
+    newest_first: NewestFirst = False, fill: Fill = False, cell: o.CellOpt = None,
+    hidden: HiddenOpt = None, layers: LayersOpt = None, lr: LrOpt = None,
+    grad_clip: GradClipOpt = None, batch_size: BatchSizeOpt = None, epochs: EpochsOpt = None,
+    max_steps: o.MaxSteps = None, time_budget: o.TimeBudget = None, patience: o.Patience = None,
+    seed: o.Seed = None, device: o.DeviceOpt = o.Device.auto, json_out: o.JsonOut = False,
     quiet: o.Quiet = False,
 ):
     """Rolling-origin backtest: train at several origins, forecast from each, score.
 
-    Prints a table of per-fold and mean metrics for the model, persistence and seasonal naive
+    Each fold decides its season, window, transform, baseline and scaling from the rows before
+    its origin. Prints per-fold and mean metrics for the model, persistence and seasonal naive
     (one JSON object with --json); the folds' progress goes to stderr.
     """
-    from charrnn.series import backtest as bt, commands
+    from charrnn.series import backtest as bt
 
-    options = dict(target=target, features=commands.split_names(features), window=window,
-                   horizon=horizon, season=season, transform=transform and transform.value,
-                   baseline=baseline and baseline.value, test_frac=test_frac, val_frac=val_frac,
-                   scale_fit=scale_fit and scale_fit.value,
-                   target_mode=target_mode and target_mode.value, loss=loss and loss.value,
-                   newest_first=newest_first, fill=fill, cell=cell and cell.value, hidden=hidden,
-                   layers=layers, lr=lr, grad_clip=grad_clip, batch_size=batch_size,
-                   epochs=epochs, max_steps=max_steps, time_budget=time_budget, patience=patience,
-                   seed=seed)
+    options = run_options(
+        target=target, features=features, window=window, season=season, transform=transform,
+        baseline=baseline, horizon=horizon, test_frac=test_frac, val_frac=val_frac,
+        scale_fit=scale_fit, target_mode=target_mode, loss=loss, newest_first=newest_first,
+        fill=fill, cell=cell, hidden=hidden, layers=layers, lr=lr, grad_clip=grad_clip,
+        batch_size=batch_size, epochs=epochs, max_steps=max_steps, time_budget=time_budget,
+        patience=patience, seed=seed)
     bt.backtest(csv, options, folds, refit.value, device.value, json_out, quiet)

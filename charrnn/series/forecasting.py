@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from charrnn.errors import CharrnnError
+from charrnn.plotting import check_plot_path, pyplot, save_png
 
 
 def note(message: str) -> None:
@@ -65,11 +66,7 @@ def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
     from charrnn.series.task import predict
 
     if plot is not None:
-        require_matplotlib()
-        if plot.suffix.lower() != ".png":
-            raise CharrnnError(f"--plot {plot}: give a .png file name")
-        if not plot.parent.resolve().is_dir():
-            raise CharrnnError(f"--plot {plot}: the folder {plot.parent} does not exist")
+        check_plot_path(plot)
     cal = ckpt.meta.get("conformal")
     notes: list[str] = []  # printed once the data has been read and scored
     if levels:
@@ -112,20 +109,8 @@ def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
             print(text_plot(part.y[:, 0].tolist(), pred[:, 0].tolist()))
 
 
-def require_matplotlib() -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise CharrnnError("--plot needs matplotlib, an optional extra: pip install "
-                           "charrnn[plot]") from None
-
-
 def write_plot(path: Path, series, part, pred, result: dict) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     x = part.end + 1  # the row each step-1 forecast is for
     fig, ax = plt.subplots(figsize=(10, 4.5))
     ax.plot(x, part.y[:, 0], color="black", lw=1.4, label="actual")
@@ -140,13 +125,7 @@ def write_plot(path: Path, series, part, pred, result: dict) -> None:
     ax.set_ylabel(series.target)
     ax.set_title(f"{Path(series.name).name}: {series.target}, {result['n']} windows")
     ax.legend()
-    fig.tight_layout()
-    try:
-        fig.savefig(path, format="png")
-    except OSError as e:
-        raise CharrnnError(f"--plot {path}: cannot write ({e.strerror})") from None
-    finally:
-        plt.close(fig)
+    save_png(fig, path)
 
 
 # ---------------------------------------------------------------------- forecast
