@@ -1,11 +1,14 @@
-"""What a run carries from one process to the next: its position, best and history, and the
-optimizer's state as safetensors-friendly tensors plus JSON (never pickle)."""
+"""What a run carries from one process to the next: its position, best and history, the
+optimizer's state as safetensors-friendly tensors plus JSON (never pickle), and the carried
+recurrent state of an epoch cut short."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 
 import torch
+
+from charrnn.model import state_from_tensors, state_tensors
 
 
 @dataclass
@@ -19,13 +22,15 @@ class RunState:
     epoch_steps: int = 0
     best_loss: float = math.inf
     best_epoch: int = 0
+    elapsed: float = 0.0  # seconds of training, across resumes
     history: list = field(default_factory=list)
 
     def to_meta(self) -> dict:
         return {"epoch": self.epoch, "step": self.step, "window": self.window,
                 "epoch_loss_sum": self.epoch_loss_sum, "epoch_steps": self.epoch_steps,
                 "best_loss": None if math.isinf(self.best_loss) else self.best_loss,
-                "best_epoch": self.best_epoch, "history": list(self.history)}
+                "best_epoch": self.best_epoch, "elapsed": self.elapsed,
+                "history": list(self.history)}
 
     @classmethod
     def from_meta(cls, meta: dict) -> "RunState":
@@ -36,7 +41,35 @@ class RunState:
                    epoch_steps=int(meta.get("epoch_steps", 0)),
                    best_loss=math.inf if best is None else float(best),
                    best_epoch=int(meta.get("best_epoch", 0)),
+                   elapsed=float(meta.get("elapsed", 0.0)),
                    history=list(meta.get("history", [])))
+
+
+def payload(model, optimizer, carry, meta: dict) -> tuple[dict, dict]:
+    """A checkpoint's (tensors, metadata): weights, optimizer, RNG and carried state."""
+    tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+    opt_tensors, opt_meta = optimizer_to_tensors(optimizer)
+    tensors.update(opt_tensors)
+    tensors["rng.torch"] = torch.get_rng_state()
+    for i, t in enumerate(state_tensors(carry)):
+        tensors[f"carry.{i}"] = t
+    return tensors, {**meta, "optimizer": opt_meta}
+
+
+def restored_carry(ckpt, state: RunState, windows, batch_size, cell: str, device, world):
+    """The recurrent state to carry on with mid-epoch, or None (and the epoch restarts when its
+    windows are not the ones the checkpoint was cut from)."""
+    same_windows = (ckpt.meta["train"].get("batch_size") == batch_size
+                    and ckpt.meta.get("windows_per_epoch", len(windows)) == len(windows))
+    if not same_windows or state.window >= len(windows):
+        state.window, state.epoch_loss_sum, state.epoch_steps = 0, 0.0, 0
+        return None
+    if (state.window and windows.carries_state and not world.distributed
+            and ckpt.meta.get("world_size", 1) == 1):
+        carry = [t.to(device) for _, t in sorted(ckpt.group("carry").items())]
+        if all(t.shape[1] == windows.batch_size for t in carry):
+            return state_from_tensors(cell, carry)
+    return None
 
 
 def optimizer_to_tensors(optimizer) -> tuple[dict, dict]:

@@ -22,13 +22,12 @@ from charrnn.config import ModelConfig, TrainConfig, to_dict
 from charrnn.distributed import World, agree
 from charrnn.engine.events import EpochEnd, Progress, TrainEnd, TrainStart
 from charrnn.engine.saving import Saver
-from charrnn.engine.schedule import learning_rate
-from charrnn.engine.state import RunState, optimizer_from_tensors, optimizer_to_tensors
+from charrnn.engine.schedule import fraction_done, learning_rate, out_of_patience
+from charrnn.engine.state import RunState, optimizer_from_tensors, payload, restored_carry
 from charrnn.engine.task import Task
 from charrnn.errors import (EXIT_INTERRUPTED, EXIT_TERMINATED, CharrnnError, Interrupted,
                             TrainingFailed)
-from charrnn.model import (RecurrentNet, count_parameters, detach_state, float_state,
-                           state_from_tensors, state_tensors)
+from charrnn.model import RecurrentNet, count_parameters, detach_state, float_state
 from charrnn.runtime import StopSignals, autocast_factory
 
 Listener = Callable[[object], None]
@@ -71,8 +70,10 @@ class Trainer:
         self.saver = Saver(self.out_dir, world.is_main, self.emit)
         self.time_up = self.interrupted = False  # agreed by all ranks each step when distributed
         self.t_preview = -math.inf
+        self.t_start, self.elapsed_before = time.monotonic(), 0.0
         if resume is not None:
             self._restore(resume)
+            self.elapsed_before = self.state.elapsed
             if self.state.epoch >= cfg.epochs and cfg.max_steps is None:
                 raise CharrnnError(f"--resume {resume.path}: that run has already trained "
                                    f"{self.state.epoch} of its {cfg.epochs} epochs; give a larger "
@@ -109,36 +110,22 @@ class Trainer:
         if optim:
             self.optimizer.load_state_dict(optimizer_from_tensors(ckpt.group("optim"), optim))
         self.state = RunState.from_meta(ckpt.meta)
-        same_windows = (ckpt.meta["train"].get("batch_size") == self.cfg.batch_size
-                        and ckpt.meta.get("windows_per_epoch", len(self.windows)) == len(self.windows))
-        if not same_windows or self.state.window >= len(self.windows):
-            self.state.window, self.state.epoch_loss_sum, self.state.epoch_steps = 0, 0.0, 0
-        elif (self.state.window and self.windows.carries_state and not self.world.distributed
-              and ckpt.meta.get("world_size", 1) == 1):
-            carry = [t.to(self.device) for _, t in sorted(ckpt.group("carry").items())]
-            if all(t.shape[1] == self.windows.batch_size for t in carry):
-                self.carry = state_from_tensors(self.model_cfg.cell, carry)
+        self.carry = restored_carry(ckpt, self.state, self.windows, self.cfg.batch_size,
+                                    self.model_cfg.cell, self.device, self.world)
         rng = ckpt.tensors.get("rng.torch")
         if rng is not None:
             torch.set_rng_state(rng)
 
-    def _meta(self) -> dict:
-        return {"kind": self.task.kind, "charrnn_version": __version__,
-                "model": to_dict(self.model_cfg), "train": to_dict(self.cfg),
-                **self.task.meta(self.model), "precision": self.precision,
-                "world_size": self.world.size, "windows_per_epoch": len(self.windows),
-                **self.state.to_meta()}
-
     def _payload(self) -> tuple[dict, dict]:
         """Everything a resume needs: weights, optimizer, RNG, carried state; and the metadata."""
-        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
-        opt_tensors, opt_meta = optimizer_to_tensors(self.optimizer)
-        tensors.update(opt_tensors)
-        tensors["rng.torch"] = torch.get_rng_state()
-        if not self.world.distributed:  # other ranks' carried states stay with them
-            for i, t in enumerate(state_tensors(self.carry)):
-                tensors[f"carry.{i}"] = t
-        return tensors, {**self._meta(), "optimizer": opt_meta}
+        self.state.elapsed = self.elapsed_before + self._elapsed()
+        meta = {"kind": self.task.kind, "charrnn_version": __version__,
+                "model": to_dict(self.model_cfg), "train": to_dict(self.cfg),
+                **self.task.meta(self.model), "precision": self.precision,
+                "device": str(self.device), "world_size": self.world.size,
+                "windows_per_epoch": len(self.windows), **self.state.to_meta()}
+        carry = None if self.world.distributed else self.carry  # other ranks' stay with them
+        return payload(self.model, self.optimizer, carry, meta)
 
     def _save(self, reason: str = "last") -> Path:
         return self.saver.save(self._payload() if self.world.is_main else None, reason)
@@ -166,7 +153,7 @@ class Trainer:
                              time_budget=cfg.time_budget))
         if self.world.is_main:
             checkpoint.remove_stale_temps(self.out_dir)
-        self.t_start = time.monotonic()
+        self.t_start = time.monotonic()  # elapsed_before: training seconds of earlier runs
         self.saver.t_saved = self.t_start
         self.items_trained = 0
         if self.task.score_initial_model and s.step == 0:  # epoch 0: the untrained model
@@ -264,20 +251,17 @@ class Trainer:
         self._end_of_epoch(complete)
         if self._stop_signalled():
             self._interrupt()
-        if limit is None and self._out_of_patience():
+        if limit is None and out_of_patience(self.cfg, self.state):
             limit = "patience"
         if self.saver.due(cfg.save_every) and not limit:
             self._save()
         return limit
 
-    def _out_of_patience(self) -> bool:
-        """Early stopping: validation (not training) has not improved for `patience` epochs."""
-        s, patience = self.state, self.cfg.patience
-        scored = [h for h in s.history if h["val_loss"] is not None]
-        return bool(patience and scored and s.epoch - s.best_epoch >= patience)
-
     def _stop_signalled(self) -> bool:
         return self.interrupted if self.world.distributed else self.signals.received is not None
+
+    def _fraction_done(self) -> float:
+        return fraction_done(self.cfg, self.state, len(self.windows), self._elapsed())
 
     def _set_lr(self) -> None:
         lr = learning_rate(self.cfg, self.state.epoch, self.state.step, self._fraction_done())
@@ -320,15 +304,6 @@ class Trainer:
         raise TrainingFailed(f"{what}; stopped without saving these weights (the last good "
                              f"checkpoint in {self.out_dir} is kept); try a lower --lr"
                              + (" or --grad-clip" if not self.cfg.grad_clip else ""))
-
-    def _fraction_done(self) -> float:
-        s, cfg = self.state, self.cfg
-        parts = [(s.epoch + s.window / max(len(self.windows), 1)) / max(cfg.epochs, 1)]
-        if cfg.max_steps:
-            parts.append(s.step / cfg.max_steps)
-        if cfg.time_budget:
-            parts.append(self._elapsed() / cfg.time_budget)
-        return min(1.0, max(parts))
 
     def _validate(self) -> float | None:
         loss = self.task.validate(self.model, self.autocast)
