@@ -43,8 +43,11 @@ class SeriesConfig:
     baseline: str = "persistence"  # persistence | seasonal | seasonal_drift: what it corrects
 
 
-# The lecture's training: Adam 0.01, 500 full-batch steps, no clipping, constant rate.
-SERIES_TRAINING = TrainConfig(lr=0.01, epochs=500, grad_clip=0.0, batch_size=None)
+# The lecture's training: Adam 0.01, 500 full-batch steps, no clipping, constant rate; and a
+# fifth of the fitting windows held out, since they choose the baseline, the best epoch and the
+# intervals (with 0.1, over 3 seeds each: trend x season 0.395 of persistence's RMSE against
+# 0.348 with 0.2, a noisy cycle 0.852 against 0.829)
+SERIES_TRAINING = TrainConfig(lr=0.01, epochs=500, grad_clip=0.0, batch_size=None, val_frac=0.2)
 
 
 class SeriesWindows:
@@ -153,8 +156,9 @@ class SeriesTask:
         self.train, self.val = data.part("train"), data.part("val")
         self.val_x, self.val_t = self._tensors(self.val) if len(self.val.x) else (None, None)
         self.to_scaled = data.coder.delta_scale ** 2  # objective units -> squared scaled units
-        self.val_persistence = (float(np.sqrt(np.mean((self.val.y - self.val.last[:, None]) ** 2)))
-                                if len(self.val.x) else None)
+        with np.errstate(over="ignore"):  # values near 1e300: infinity, shown as null
+            self.val_persistence = (float(np.sqrt(np.mean((self.val.y - self.val.last[:, None])
+                                                          ** 2))) if len(self.val.x) else None)
         test = data.part("test")
         chosen = np.unique(np.linspace(0, len(test.x) - 1, CURVE_POINTS).astype(int))
         self.preview = pick(test, chosen)
