@@ -34,10 +34,12 @@ try:  # noqa: E402  typer >= 0.2x vendors click
 except ImportError:  # pragma: no cover
     from click import exceptions as click_exceptions
 
+from charrnn import info_command  # noqa: E402
 from charrnn import options as o  # noqa: E402
 from charrnn.errors import EXIT_FAILURE, EXIT_INTERRUPTED, CharrnnError  # noqa: E402
 from charrnn.series import cli as series_cli  # noqa: E402
 from charrnn.text import cli as text_cli  # noqa: E402
+from charrnn.text import inspect_command  # noqa: E402
 
 TRAINING_COMMANDS = ("train-text", "train-series")
 OUTPUT_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG)
@@ -217,8 +219,8 @@ app.command("sample")(text_cli.sample)
 app.command("train-series")(series_cli.train_series)
 app.command("forecast")(series_cli.forecast)
 app.command("backtest")(series_cli.backtest)
-from charrnn.info_command import info as _info  # noqa: E402
-app.command("info")(_info)
+app.command("inspect")(inspect_command.inspect)
+app.command("info")(info_command.info)
 
 
 def main() -> None:
@@ -242,8 +244,5 @@ def _utf8_output() -> None:
                 stream.reconfigure(encoding="utf-8")
             except (OSError, ValueError):
                 pass
-from charrnn.text.inspect_command import inspect as _inspect
-app.command("inspect")(_inspect)
-
 if _startup_guard:  # imported, not run: an importer (a test, a notebook) keeps Python's Ctrl-C
     signal.signal(signal.SIGINT, _previous_sigint)
