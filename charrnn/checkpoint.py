@@ -247,7 +247,7 @@ def _check_run_meta(header: dict, meta: dict) -> None:
 def _check_text_meta(meta: dict) -> None:
     """What sample and eval read of a text model."""
     from charrnn.config import check_types
-    from charrnn.text.task import TextConfig
+    from charrnn.config import TextConfig
 
     check_types(TextConfig, meta["task"])
     vocab = meta.get("vocab")
@@ -258,7 +258,7 @@ def _check_text_meta(meta: dict) -> None:
 def _check_series_meta(meta: dict) -> None:
     """What eval and forecast read of a series model."""
     from charrnn.config import check_types
-    from charrnn.series.task import SeriesConfig
+    from charrnn.config import SeriesConfig
 
     check_types(SeriesConfig, meta["task"])
     for key in ("scaler", "coder", "columns"):

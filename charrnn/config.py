@@ -1,12 +1,13 @@
 """Frozen configs that flow from the CLI into the engine and into every checkpoint.
 
 `ModelConfig` is the network's shape and `TrainConfig` the trainer's settings, for every kind
-of data; `sample`, `eval` and `--resume` rebuild exactly what was trained from these dicts.
+of data; `TextConfig` and `SeriesConfig` say what each kind reads. `sample`, `eval`, `forecast`
+and `--resume` rebuild exactly what was trained from these dicts.
 """
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 CELLS = ("rnn", "lstm", "gru")
 UNLIMITED_EPOCHS = 1_000_000  # with --time-budget and no --epochs: train until the budget ends
@@ -52,6 +53,33 @@ class TrainConfig:
     seed: int = 1234
     save_every: float = 180.0  # checkpoints are never more than this many seconds old
     precision: str = "auto"  # auto | fp32 | bf16
+
+
+@dataclass(frozen=True)
+class TextConfig:
+    """How a corpus becomes windows; stored beside the TrainConfig in text checkpoints."""
+
+    seq_len: int = 100
+    sliding: bool = False  # every offset a window from a zero state (the lecture's dataset)
+
+
+@dataclass(frozen=True)
+class SeriesConfig:
+    """What a forecaster reads and predicts; stored beside the TrainConfig in its checkpoints."""
+
+    window: int = 7  # rows read per forecast (default: sized to the season, see season.py)
+    horizon: int = 1
+    test_frac: float = 0.3
+    scale_fit: str = "train"  # train | all (the lecture's protocol: test rows leak into scaling)
+    target_mode: str = "delta"  # delta: change from the last observed target | level
+    loss: str = "mse"  # mse | sse (the lecture's sum of squares)
+    target: str = ""
+    features: list = field(default_factory=list)
+    newest_first: bool = False
+    fill: bool = False
+    season: int | None = None  # rows per cycle, detected from the training rows or given
+    transform: str = "none"  # none | log: the target as the network sees it (delta mode)
+    baseline: str = "persistence"  # persistence | seasonal | seasonal_drift: what it corrects
 
 
 def to_dict(cfg) -> dict:

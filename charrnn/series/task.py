@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
-from charrnn.config import ModelConfig, TrainConfig, to_dict
+from charrnn.config import ModelConfig, SeriesConfig, TrainConfig, to_dict
 from charrnn.distributed import World
 from charrnn.errors import CharrnnError
 from charrnn.model import RecurrentNet
@@ -22,25 +21,6 @@ from charrnn.series.prepare import Prepared, Windows, pick, take
 
 CURVE_POINTS = 60  # test windows previewed each epoch (sparkline)
 SHOWN_POINTS = 4  # of which shown as numbers
-
-
-@dataclass(frozen=True)
-class SeriesConfig:
-    """What a forecaster reads and predicts; stored beside the TrainConfig in its checkpoints."""
-
-    window: int = 7  # rows read per forecast (default: sized to the season, see season.py)
-    horizon: int = 1
-    test_frac: float = 0.3
-    scale_fit: str = "train"  # train | all (the lecture's protocol: test rows leak into scaling)
-    target_mode: str = "delta"  # delta: change from the last observed target | level
-    loss: str = "mse"  # mse | sse (the lecture's sum of squares)
-    target: str = ""
-    features: list = field(default_factory=list)
-    newest_first: bool = False
-    fill: bool = False
-    season: int | None = None  # rows per cycle, detected from the training rows or given
-    transform: str = "none"  # none | log: the target as the network sees it (delta mode)
-    baseline: str = "persistence"  # persistence | seasonal | seasonal_drift: what it corrects
 
 
 # The lecture's training: Adam 0.01, 500 full-batch steps, no clipping, constant rate; and a

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from charrnn.model import state_tensors
-from charrnn.text.sampling import SamplingSettings, filter_logits
+from charrnn.text.logits import SamplingSettings, filter_logits
 
 GRAPH_STEPS = 32
 

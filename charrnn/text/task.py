@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn.config import TrainConfig
+from charrnn.config import TextConfig, TrainConfig
 from charrnn.distributed import World, shard
 from charrnn.errors import CharrnnError
 from charrnn.text.data import SlidingWindows, StreamWindows, Vocab
@@ -23,14 +23,6 @@ VAL_MAX_CHARS = 250_000  # per-epoch validation scores at most this much of the 
 SHOWN_WINDOWS = 3
 SHOWN_WINDOW_MAX = 60
 SAMPLE_CHARS = 160
-
-
-@dataclass(frozen=True)
-class TextConfig:
-    """How a corpus becomes windows; stored beside the TrainConfig in text checkpoints."""
-
-    seq_len: int = 100
-    sliding: bool = False  # every offset a window from a zero state (the lecture's dataset)
 
 
 @dataclass
