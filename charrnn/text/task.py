@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn.config import TextConfig, TrainConfig
+from charrnn.config import TextConfig, TrainConfig, to_dict
 from charrnn.distributed import World, shard
 from charrnn.errors import CharrnnError
 from charrnn.text.data import SlidingWindows, StreamWindows, Vocab
@@ -122,8 +122,6 @@ class TextTask:
                            seed=self.seed)
 
     def meta(self, model) -> dict:
-        from charrnn.config import to_dict
-
         meta = {"task": to_dict(self.cfg), "vocab": self.data.vocab.chars,
                 "corpus": self.data.name,
                 "start_char": self.data.vocab.decode(self.data.train_ids[:1])}
