@@ -43,7 +43,8 @@ def isolated():
         try:
             yield
         finally:
-            torch.set_num_threads(threads)
+            if torch.get_num_threads() != threads:  # setting it rebuilds torch's thread pool
+                torch.set_num_threads(threads)
             torch.set_flush_denormal(False)  # torch's default; it cannot be read back
             (torch.backends.cudnn.benchmark, torch.backends.cuda.matmul.allow_tf32,
              torch.backends.cudnn.allow_tf32) = cuda_flags
