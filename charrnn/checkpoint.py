@@ -261,7 +261,8 @@ def _check_series_meta(meta: dict) -> None:
     from charrnn.config import SeriesConfig
 
     check_types(SeriesConfig, meta["task"])
-    for key in ("scaler", "coder", "columns"):
+    keys = ("panel", "columns") if meta["task"].get("id_column") else ("scaler", "coder", "columns")
+    for key in keys:
         if not isinstance(meta.get(key), dict):
             raise ValueError(f"{key} is not a mapping")
 

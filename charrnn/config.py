@@ -80,6 +80,9 @@ class SeriesConfig:
     season: int | None = None  # rows per cycle, detected from the training rows or given
     transform: str = "none"  # none | log: the target as the network sees it (delta mode)
     baseline: str = "persistence"  # persistence | seasonal | seasonal_drift: what it corrects
+    id_column: str = ""  # long format: the column naming each series (one global model)
+    calendar: bool = False  # calendar cycles of the dates as inputs known in advance
+    future: list = field(default_factory=list)  # columns whose future values the user supplies
 
 
 def to_dict(cfg) -> dict:

@@ -164,6 +164,12 @@ CASES = [
     ("train-series zero window", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--window", "0"], None, "--window")),
     ("train-series zero lr", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--lr", "0"], None, "--lr")),
     ("train-series binary", lambda t, c: (["train-series", _bytes(t / "x.csv", b"\x00\x01\x02")], None, "x.csv")),
+    ("train-series unknown --id", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--id", "store"], None, "store")),
+    ("train-series --id cell empty", lambda t, c: (["train-series", _csv(t, "shop,day,v\n" + "\n".join(f"{'a' if d != 9 else ''},2020-01-{d:02d},{d}" for d in range(1, 29))), "--id", "shop"], None, "line 10")),
+    ("train-series --id every series too short", lambda t, c: (["train-series", _csv(t, "shop,v\n" + "\n".join(f"s{i % 9},{i}" for i in range(40))), "--id", "shop"], None, "no series is long enough")),
+    ("train-series unknown --future", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--future", "promo"], None, "promo")),
+    ("train-series --future gap in a forecast row", lambda t, c: (["train-series", _csv(t, GOOD_CSV + "\n2020-01-29,,\n2020-01-30,3.5,"), "--future", "open"], None, "line 30")),
+    ("train-series --calendar on yearly rows", lambda t, c: (["train-series", _csv(t, "year,v\n" + "\n".join(f"{1900 + i},{i % 7}" for i in range(60))), "--calendar"], None, "--calendar")),
     ("train-series out below a file", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--out", _text(t / "f", "x") / "d"], None, "--out")),
 ]
 

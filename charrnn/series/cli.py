@@ -39,6 +39,9 @@ class Loss(str, Enum):
 # every option of a series run, declared once for train-series and backtest
 Csv = Annotated[str, typer.Argument(help="CSV file, or '-' for stdin.")]
 TargetOpt = Annotated[Optional[str], typer.Option("--target", help="Column to forecast [default: the last numeric column].")]
+IdOpt = Annotated[Optional[str], typer.Option("--id", help="Long format: the column naming each series (one global model over all of them; each scaled on its own).")]
+CalendarOpt = Annotated[bool, typer.Option("--calendar", help="Add the dates' calendar cycles (hour, weekday, day of year, month) as inputs known in advance.")]
+FutureOpt = Annotated[Optional[str], typer.Option("--future", help="Comma-separated columns whose future values are known; forecast reads them from the rows after the last target value (target left empty).")]
 FeaturesOpt = Annotated[Optional[str], typer.Option("--features", help="Comma-separated input columns [default: every numeric column].")]
 WindowOpt = Annotated[Optional[int], typer.Option("--window", min=1, help="Rows the model reads per forecast [default: two seasons where the data allow, else 7].")]
 SeasonOpt = Annotated[Optional[str], typer.Option("--season", help="Rows per cycle: auto (detected from the training rows and the dates), none, or a number M [default: auto].")]
@@ -71,7 +74,8 @@ def run_options(features, cell, transform, baseline, scale_fit, target_mode, los
 
 
 def train_series(
-    csv: Csv, target: TargetOpt = None, features: FeaturesOpt = None, window: WindowOpt = None,
+    csv: Csv, target: TargetOpt = None, features: FeaturesOpt = None, id_column: IdOpt = None,
+    calendar: CalendarOpt = False, future: FutureOpt = None, window: WindowOpt = None,
     season: SeasonOpt = None, transform: TransformOpt = None, baseline: BaselineOpt = None,
     horizon: HorizonOpt = None, test_frac: TestFracOpt = None, val_frac: ValFracOpt = None,
     scale_fit: ScaleFitOpt = None, target_mode: TargetModeOpt = None, loss: LossOpt = None,
@@ -90,12 +94,13 @@ def train_series(
     from charrnn.series import commands
 
     options = run_options(
-        target=target, features=features, window=window, season=season, transform=transform,
-        baseline=baseline, horizon=horizon, test_frac=test_frac, val_frac=val_frac,
-        scale_fit=scale_fit, target_mode=target_mode, loss=loss, newest_first=newest_first,
-        fill=fill, cell=cell, hidden=hidden, layers=layers, lr=lr, grad_clip=grad_clip,
-        batch_size=batch_size, epochs=epochs, max_steps=max_steps, time_budget=time_budget,
-        patience=patience, save_every=save_every, seed=seed)
+        target=target, features=features, id_column=id_column, calendar=calendar,
+        future=commands.split_names(future), window=window, season=season,
+        transform=transform, baseline=baseline, horizon=horizon, test_frac=test_frac,
+        val_frac=val_frac, scale_fit=scale_fit, target_mode=target_mode, loss=loss,
+        newest_first=newest_first, fill=fill, cell=cell, hidden=hidden, layers=layers, lr=lr,
+        grad_clip=grad_clip, batch_size=batch_size, epochs=epochs, max_steps=max_steps,
+        time_budget=time_budget, patience=patience, save_every=save_every, seed=seed)
     commands.train(csv, options, device.value, out, resume, json_out, quiet)
 
 

@@ -45,11 +45,18 @@ class Coder:
     out_scale: float | None = None  # transformed units per output unit; None: delta_scale * span
     target_index: int | None = None  # the target's column among the features, if it is one
     residuals: bool = False  # one more input column: the baseline's one-step errors / out_scale
+    calendar: list = field(default_factory=list)  # cycles read from the dates (covariates.py)
+    future: list = field(default_factory=list)  # columns known in advance
+    future_scale: list = field(default_factory=list)  # their (low, span) on the training rows
 
     @property
     def extra_inputs(self) -> int:
         """Input columns beyond the features: the model's input_size is F + extra_inputs."""
-        return int(self.residuals and self.mode == "delta")
+        return int(self.residuals and self.mode == "delta") + self.known_inputs
+
+    @property
+    def known_inputs(self) -> int:
+        return 2 * len(self.calendar) + len(self.future)
 
     @property
     def scale(self) -> float:
@@ -71,12 +78,22 @@ class Coder:
         (N, W, F + extra_inputs), float32."""
         w = x if isinstance(x, Windows) else None
         x = x.x if w is not None else x
-        if self.extra_inputs:
+        if not self.extra_inputs:
+            return self._own(x)
+        parts = [self._own(x)]
+        if self.residuals and self.mode == "delta":
             if w is None or w.resid is None:
                 raise CharrnnError("internal: residual inputs need the Windows, not their x")
-            return np.ascontiguousarray(np.concatenate(
-                [self._own(x), (w.resid / self.scale)[:, :, None]], axis=2), dtype=np.float32)
-        return self._own(x)
+            parts.append((w.resid / self.scale)[:, :, None])
+        if self.known_inputs:
+            if w is None or w.known is None:
+                raise CharrnnError("internal: known inputs need the Windows, not their x")
+            known = np.array(w.known, float)
+            j = 2 * len(self.calendar)
+            for k, (low, span) in enumerate(self.future_scale):
+                known[:, :, j + k] = (known[:, :, j + k] - low) / span
+            parts.append(known)
+        return np.ascontiguousarray(np.concatenate(parts, axis=2), dtype=np.float32)
 
     def _own(self, x: np.ndarray) -> np.ndarray:
         if self.mode == "delta":
@@ -115,7 +132,8 @@ class Coder:
                 "delta_scale": self.delta_scale, "input_scale": list(self.input_scale),
                 "transform": self.transform, "baseline": self.baseline, "season": self.season,
                 "out_scale": self.out_scale, "target_index": self.target_index,
-                "residuals": self.residuals}
+                "residuals": self.residuals, "calendar": list(self.calendar),
+                "future": list(self.future), "future_scale": [list(v) for v in self.future_scale]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Coder":
@@ -128,7 +146,9 @@ class Coder:
                    [float(v) for v in d["input_scale"]], str(d.get("transform", "none")),
                    str(d.get("baseline", "persistence")), opt("season", int),
                    opt("out_scale", float), opt("target_index", int),
-                   bool(d.get("residuals", False)))
+                   bool(d.get("residuals", False)), [str(v) for v in d.get("calendar", [])],
+                   [str(v) for v in d.get("future", [])],
+                   [[float(a), float(b)] for a, b in d.get("future_scale", [])])
 
 
 def _rms(changes: np.ndarray, axis=None):

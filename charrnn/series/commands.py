@@ -15,7 +15,8 @@ from charrnn.errors import CharrnnError
 
 SERIES_MODEL = {"cell": "lstm", "hidden": 10, "layers": 1}  # the lecture's network
 SERIES_TASK_OPTIONS = ("window", "horizon", "test_frac", "scale_fit", "target_mode", "loss",
-                       "newest_first", "fill")
+                       "newest_first", "fill", "id_column", "calendar", "future")
+FLAGS = {"id_column": "--id"}  # options whose flag is not the field's name
 
 
 def split_names(value: str | None) -> list[str]:
@@ -45,7 +46,8 @@ def series_configs(options: dict, resumed: dict | None):
         task = from_dict(SeriesConfig, resumed["task"])
         for key in SERIES_TASK_OPTIONS + ("target", "features"):
             if key in given and given[key] != getattr(task, key):
-                raise CharrnnError(f"--{key.replace('_', '-')}: the resumed model was trained "
+                flag = FLAGS.get(key, f"--{key.replace('_', '-')}")
+                raise CharrnnError(f"{flag}: the resumed model was trained "
                                    f"with {getattr(task, key)!r}; what it reads comes from the "
                                    f"checkpoint (drop the option, or train a new model)")
         train = replace(from_dict(TrainConfig, resumed["train"]), max_steps=None, time_budget=None)
@@ -68,8 +70,11 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
     resumed = checkpoint.load(resume, kind="series", prefer="last") if resume is not None else None
     model, train_cfg, cfg = series_configs(options, resumed.meta if resumed else None)
     device = resolve_device(device_name)
+    if cfg.id_column:
+        return train_many(csv, options, model, train_cfg, cfg, device, out, resumed, json_out,
+                          quiet)
     series = load_series(csv, cfg.target or None, cfg.features or None, cfg.newest_first, cfg.fill,
-                         trained=resumed is not None)
+                         trained=resumed is not None, future=cfg.future)
     for line in series.notes:
         note(line, quiet)
     cfg = replace(cfg, target=series.target, features=series.features)
@@ -89,6 +94,39 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
                         lambda make: train_with_views(make, out, json_out, quiet, lock=False),
                         resumed, quiet)
     note(f"score it on the test part with: charrnn eval --ckpt {end.best_path} {csv}", quiet)
+    if not json_out:
+        print(end.best_path)
+
+
+def train_many(csv: str, options: dict, model, train_cfg, cfg, device, out: Path | None,
+               resumed, json_out: bool, quiet: bool) -> None:
+    """train-series --id: one global model over every series of a long-format file."""
+    from charrnn.configure import check_writable
+    from charrnn.engine.session import train_with_views
+    from charrnn.series.panel import fit_panel, load_panel, resolve_panel_config
+    from charrnn.text.data import corpus_name
+
+    panel = load_panel(csv, cfg.id_column, cfg.target or None, cfg.features or None, cfg.fill,
+                       trained=resumed is not None, future=cfg.future)
+    lead = panel.series[0]
+    cfg = replace(cfg, target=lead.target, features=lead.features)
+    transform, baseline = cfg.transform, cfg.baseline
+    if resumed is None:
+        cfg = resolve_panel_config(cfg, panel, options, train_cfg.val_frac)
+        transform = options.get("transform") or "auto"
+        baseline = options.get("baseline") or "auto"
+        cfg = replace(cfg, transform=transform, baseline=baseline)
+    if out is None:
+        out = resumed.path.parent if resumed is not None else Path("checkpoints") / (
+            "stdin-series" if csv == "-" else corpus_name(csv))
+    check_writable(out)
+    for line in panel.notes:
+        note(line, quiet)
+    end, _ = fit_panel(panel, model, train_cfg, cfg, transform, baseline, device, out,
+                       lambda make: train_with_views(make, out, json_out, quiet, lock=False),
+                       lambda line: note(line, quiet), resumed)
+    note(f"score it on each series' test part with: charrnn eval --ckpt {end.best_path} {csv}",
+         quiet)
     if not json_out:
         print(end.best_path)
 
@@ -121,7 +159,8 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
     # every check on the data before the folder is touched: the split, the transform
     data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
                    cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=transform,
-                   baseline="persistence" if baseline == "auto" else baseline)
+                   baseline="persistence" if baseline == "auto" else baseline,
+                   calendar=cfg.calendar)
     transform = data.coder.transform
     with run_lock(out), cpu_threads(device, len(series) * hidden * hidden * layers):
         if baseline == "auto" and cfg.season and cfg.target_mode == "delta":
@@ -133,7 +172,7 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
                      f"validation / all fitted windows: {shown})", quiet)
         data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
                        cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=transform,
-                       baseline=baseline)
+                       baseline=baseline, calendar=cfg.calendar)
         cfg = replace(cfg, transform=data.coder.transform, baseline=data.coder.baseline)
         task = SeriesTask(data, cfg, device)
         end = run(lambda views: trainer_for(task, train_cfg, out, views))

@@ -22,8 +22,6 @@ def note(message: str) -> None:
 def load_forecaster(ckpt, device_name: str):
     """The trained network and everything to feed it: (model, SeriesConfig, Scaler, Coder)."""
     from charrnn.config import ModelConfig, from_dict
-    from charrnn.model import RecurrentNet
-    from charrnn.runtime import resolve_device, setup_device
     from charrnn.series.prepare import Coder, Scaler
     from charrnn.series.task import SeriesConfig
 
@@ -38,17 +36,26 @@ def load_forecaster(ckpt, device_name: str):
             raise ValueError("columns, scaler and model disagree")
     except (KeyError, TypeError, ValueError) as e:
         raise CharrnnError(f"checkpoint {ckpt.path}: invalid series metadata ({e})") from None
+    return network(ckpt, model_cfg, device_name), cfg, scaler, coder
+
+
+def network(ckpt, model_cfg, device_name: str):
+    """The checkpoint's weights in a model on the device, in eval mode."""
+    from charrnn.model import RecurrentNet
+    from charrnn.runtime import resolve_device, setup_device
+
     device = resolve_device(device_name)
     setup_device(device)
     model = RecurrentNet(model_cfg)
     model.load_state_dict(ckpt.group("model"))
-    return model.to(device).eval(), cfg, scaler, coder
+    return model.to(device).eval()
 
 
 def read_like_training(source: str, cfg):
     from charrnn.series.table import load_series
 
-    series = load_series(source, cfg.target, cfg.features, cfg.newest_first, cfg.fill, trained=True)
+    series = load_series(source, cfg.target, cfg.features, cfg.newest_first, cfg.fill, trained=True,
+                         future=cfg.future)
     for line in series.notes:
         note(line)
     return series
@@ -65,6 +72,10 @@ def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
     from charrnn.series.prepare import rebuild
     from charrnn.series.task import predict
 
+    if ckpt.meta["task"].get("id_column"):
+        from charrnn.series.panel_forecasting import evaluate_many
+
+        return evaluate_many(ckpt, data, json_out, device_name, all_rows, season, plot, levels)
     if plot is not None:
         check_plot_path(plot)
     cal = ckpt.meta.get("conformal")
@@ -129,28 +140,14 @@ def write_plot(path: Path, series, part, pred, result: dict) -> None:
 
 
 # ---------------------------------------------------------------------- forecast
-def forecast(ckpt_path: Path, csv: str, steps: int, device_name: str, levels=None) -> None:
+def forecast_values(model, cfg, scaler, coder, series, steps: int) -> list[float]:
+    """`steps` forecasts past the end of `series`: at once up to the horizon, iterated beyond
+    it only for a model that reads its own target alone."""
     import numpy as np
 
-    from charrnn.series import intervals
-
-    from charrnn import checkpoint
     from charrnn.series.prepare import last_window
-    from charrnn.series.table import next_dates
     from charrnn.series.task import predict
 
-    ckpt = checkpoint.load(ckpt_path, kind="series")
-    levels = intervals.check_levels(levels or [])
-    if levels:
-        cal = intervals.require(ckpt.meta.get("conformal"), "--level")
-        horizon = len(cal["residuals_per_step"])
-        if steps > horizon:
-            raise CharrnnError(f"--level with --steps {steps}: intervals are calibrated for "
-                               f"the {horizon} step(s) the model predicts at once; iterated "
-                               f"steps have none. Use --steps {horizon}, or train with a larger "
-                               f"--horizon")
-    model, cfg, scaler, coder = load_forecaster(ckpt, device_name)
-    series = read_like_training(csv, cfg)
     if len(series) < cfg.window:
         raise CharrnnError(f"data {series.name}: {len(series)} rows; the model reads the last "
                            f"{cfg.window}")
@@ -166,9 +163,37 @@ def forecast(ckpt_path: Path, csv: str, steps: int, device_name: str, levels=Non
         w = last_window(known, features, coder, cfg.window, cfg.horizon)
         new = predict(model, w, coder)[0, : steps - len(predictions)]  # (<= H,)
         predictions += new.tolist()
-        if len(predictions) < steps:  # only for a model that reads its own target alone
+        if len(predictions) < steps:
             known = replace(known, values=np.concatenate([known.values, new[:, None]]),
                             target_values=np.concatenate([known.target_values, new]))
+    return predictions
+
+
+def forecast(ckpt_path: Path, csv: str, steps: int, device_name: str, levels=None) -> None:
+    import numpy as np
+
+    from charrnn.series import intervals
+
+    from charrnn import checkpoint
+    from charrnn.series.table import next_dates
+
+    ckpt = checkpoint.load(ckpt_path, kind="series")
+    if ckpt.meta["task"].get("id_column"):
+        from charrnn.series.panel_forecasting import forecast_many
+
+        return forecast_many(ckpt, csv, steps, device_name, levels)
+    levels = intervals.check_levels(levels or [])
+    if levels:
+        cal = intervals.require(ckpt.meta.get("conformal"), "--level")
+        horizon = len(cal["residuals_per_step"])
+        if steps > horizon:
+            raise CharrnnError(f"--level with --steps {steps}: intervals are calibrated for "
+                               f"the {horizon} step(s) the model predicts at once; iterated "
+                               f"steps have none. Use --steps {horizon}, or train with a larger "
+                               f"--horizon")
+    model, cfg, scaler, coder = load_forecaster(ckpt, device_name)
+    series = read_like_training(csv, cfg)
+    predictions = forecast_values(model, cfg, scaler, coder, series, steps)
     dates = next_dates(series.dates, steps) if series.dates else None
     columns = [bounds for level in levels
                for bounds in intervals.bounds(np.asarray(predictions), cal, level)]

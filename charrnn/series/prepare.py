@@ -8,7 +8,7 @@ baselines, windows and coder; this module decides how they are put together. Pur
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -93,8 +93,13 @@ def last_window(series: Series, scaler: Scaler, coder: "Coder", window: int,
                 horizon: int) -> Windows:
     """The window over the series' last `window` rows, for forecasting past its end (y is zeros).
     `scaler` scales the features (Scaler.select(series.features))."""
+    from charrnn.series.covariates import known_matrix
+
     end = np.array([len(series) - 1])
     x = scaler.transform(series.values[-window:])[None].astype(np.float32)  # (1, W, F)
+    known = known_matrix(series, coder.calendar, coder.future, horizon)
+    if known is not None:
+        known = known[None, len(series) - window + horizon: len(series) + horizon]
     base = resid = None
     if coder.mode != "level" and (coder.baseline != "persistence" or coder.transform != "none"):
         base, _ = baseline_forecast(series.target_values, end, horizon, coder.baseline,
@@ -102,7 +107,7 @@ def last_window(series: Series, scaler: Scaler, coder: "Coder", window: int,
     if coder.residuals:
         err = one_step_errors(series.target_values, coder.baseline, coder.season, coder.transform)
         resid = err[None, -window:]
-    return Windows(x, np.zeros((1, horizon)), series.target_values[end], end, base, resid)
+    return Windows(x, np.zeros((1, horizon)), series.target_values[end], end, base, resid, known)
 
 
 # ---------------------------------------------------------------------- a run's data, end to end
@@ -156,30 +161,33 @@ def resolve_transform(transform: str, values: np.ndarray, season: int | None) ->
 def prepare(series: Series, window: int, horizon: int, test_frac: float, val_frac: float,
             scale_fit: str, target_mode: str, *, season: int | None = None,
             transform: str = "none", baseline: str = "auto",
-            residuals: bool | None = None) -> Prepared:
+            residuals: bool | None = None, calendar: bool = False) -> Prepared:
     """Split by windows, fit the scaler (training rows, or all for the lecture), make windows.
 
     delta mode: the target is `transform`ed (auto: choose_transform on the training rows), and
     the baseline (auto: the lowest RMSE on the training and validation windows among persistence
     and, with a season, seasonal naive and seasonal drift) is what the network corrects. The defaults (no
     season, no transform) are today's persistence coder. level mode ignores all three.
+    `calendar` and the series' future columns (series.known) add inputs known in advance.
     """
     split = check_split(series.name, len(series), window, horizon, test_frac, val_frac)
     train_rows = fit_rows(split, window, horizon)
     rows = len(series) if scale_fit == "all" else train_rows
     scaler = Scaler.fit(used_columns(series), _used_values(series)[:rows])
     features = scaler.select(series.features)
+    known, covariates = _covariates(series, calendar, rows)
     if target_mode == "level":
-        windows = make_windows(series, features, window, horizon)
-        return Prepared(series, windows, split, scaler, fit_coder("level", scaler, series, rows),
-                        rows)
+        windows = make_windows(series, features, window, horizon, known=known)
+        coder = replace(fit_coder("level", scaler, series, rows), **covariates)
+        return Prepared(series, windows, split, scaler, coder, rows)
     if season is not None and (season < 2 or season >= len(series)):
         raise CharrnnError(f"--season {season}: give 2 or more, under the {len(series)} rows")
     transform = resolve_transform(transform, series.target_values[:train_rows], season)
     if baseline == "auto":
         # the training and validation windows: nothing is fitted to them, and a few dozen
         # validation windows alone picked a seasonal baseline by chance on a noisy cycle
-        chooser = take(make_windows(series, features, window, horizon), 0, split.fit)
+        chooser = take(make_windows(series, features, window, horizon, known=known), 0,
+                       split.fit)
         baseline = choose_baseline(series.target_values, chooser.end, chooser.y, season,
                                    transform)
     elif baseline not in BASELINES:
@@ -189,10 +197,24 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
     if residuals is None:
         residuals = baseline != "persistence"
     windows = make_windows(series, features, window, horizon, baseline=baseline, season=season,
-                           transform=transform)
+                           transform=transform, known=known)
     coder = fit_coder(target_mode, scaler, series, rows, transform=transform, baseline=baseline,
                       season=season, fit_windows=take(windows, 0, split.fit), residuals=residuals)
-    return Prepared(series, windows, split, scaler, coder, rows)
+    return Prepared(series, windows, split, scaler, replace(coder, **covariates), rows)
+
+
+def _covariates(series: Series, calendar: bool, rows: int):
+    """(the known matrix over the series' rows, the coder's covariate fields)."""
+    from charrnn.series.covariates import calendar_cycles, known_matrix, scale_future
+
+    dates = series.dates[:rows] if series.dates else None
+    cycles = calendar_cycles(dates, series.date_column) if calendar else []
+    future = list(series.future) if series.known is not None else []
+    known = known_matrix(series, cycles, future, 0)
+    if known is None:
+        return None, {}
+    return known, {"calendar": cycles, "future": future,
+                   "future_scale": scale_future(future, known, cycles, rows)}
 
 
 def rebuild(series: Series, window: int, horizon: int, test_frac: float, scaler: Scaler,
@@ -204,11 +226,15 @@ def rebuild(series: Series, window: int, horizon: int, test_frac: float, scaler:
         raise CharrnnError(f"data {series.name}: {len(series)} rows hold no window of --window "
                            f"{window} + --horizon {horizon}; give at least {window + horizon} rows")
     test = max(1, split_windows(n, test_frac, 0.0).test)
+    from charrnn.series.covariates import known_matrix
+
     split = Split(n - test, 0, test)  # only where the test part starts matters here
+    known = known_matrix(series, coder.calendar, coder.future, 0)
     if coder.mode == "level":
-        windows = make_windows(series, scaler.select(series.features), window, horizon)
+        windows = make_windows(series, scaler.select(series.features), window, horizon,
+                               known=known)
     else:
         windows = make_windows(series, scaler.select(series.features), window, horizon,
                                baseline=coder.baseline, season=coder.season,
-                               transform=coder.transform)
+                               transform=coder.transform, known=known)
     return Prepared(series, windows, split, scaler, coder, 0)

@@ -35,7 +35,7 @@ def choose_by_training(series, cfg, train_cfg, transform: str, device, make_trai
     for baseline in candidates:
         data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
                        cfg.scale_fit, cfg.target_mode, season=cfg.season,
-                       transform=transform, baseline=baseline)
+                       transform=transform, baseline=baseline, calendar=cfg.calendar)
         if not len(data.part("val").y):
             return "persistence", {}
         task = SeriesTask(data, replace(cfg, baseline=baseline), device)

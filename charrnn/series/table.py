@@ -49,26 +49,37 @@ class Series:
     date_column: str | None = None
     notes: list[str] = field(default_factory=list)
     lines: list[int] | None = None  # the file line of each row, to name rows without dates
+    # --future columns: their values on every row and on the rows after the last target
+    # (rows + future rows, K), and those future rows' dates
+    known: np.ndarray | None = None
+    future_dates: list[str] | None = None
+    future: list[str] = field(default_factory=list)  # the --future columns' names
 
     def __len__(self) -> int:
         return len(self.target_values)
 
 
 def load_series(source: str, target: str | None = None, features: list[str] | None = None,
-                newest_first: bool = False, fill: bool = False, trained: bool = False) -> Series:
-    return select(read_table(source), target, features, newest_first, fill, trained)
+                newest_first: bool = False, fill: bool = False, trained: bool = False,
+                future: list[str] | None = None) -> Series:
+    return select(read_table(source), target, features, newest_first, fill, trained, future)
 
 
 def select(table: Table, target: str | None, features: list[str] | None,
-           newest_first: bool = False, fill: bool = False, trained: bool = False) -> Series:
+           newest_first: bool = False, fill: bool = False, trained: bool = False,
+           future: list[str] | None = None) -> Series:
     """Orders the rows, picks the target and features, converts them to numbers.
 
     `trained`: the columns are a trained model's, so errors name the model, not an option, and
     the Series carries the model's own column names whatever their case in this file.
+    `future`: columns known in advance, never default features; the rows after the last target
+    value (the target left empty) hold their values for the forecast.
     """
     kinds = {n: _kind(table, j) for j, n in enumerate(table.names)}
     dates = [n for n in table.names if kinds[n] == "date"]
-    usable = [n for n in table.names if kinds[n] == "numeric"]
+    future_columns = [_column(table, kinds, f, "the model's --future" if trained else "--future")
+                      for f in future or []]
+    usable = [n for n in table.names if kinds[n] == "numeric" and n not in future_columns]
     notes = list(table.notes)
     asked = ("the model's target", "the model's feature") if trained else ("--target", "--features")
     if target:
@@ -100,15 +111,39 @@ def select(table: Table, target: str | None, features: list[str] | None,
     order, date_values = _order(table, dates[0] if dates else None, newest_first, notes)
     lines = [table.lines[i] for i in order]
     rows = [table.rows[i] for i in order]
+    ahead = _future_rows(table, rows, column) if future_columns else 0
+    observed = len(rows) - ahead
 
-    def numbers(col: str) -> np.ndarray:
-        cells = [r[table.names.index(col)] for r in rows]
-        return _to_numbers(table.name, table.delimiter, col, cells, lines, fill, notes)
+    def numbers(col: str, upto: int = observed) -> np.ndarray:
+        cells = [r[table.names.index(col)] for r in rows[:upto]]
+        return _to_numbers(table.name, table.delimiter, col, cells, lines[:upto], fill, notes)
 
     converted = {c: numbers(c) for c in dict.fromkeys(feature_columns + [column])}
     values = np.stack([converted[c] for c in feature_columns], axis=1)  # (rows, F)
+    known = None
+    if future_columns:
+        for col in future_columns:  # no gap in the rows only the forecast reads
+            j = table.names.index(col)
+            gap = next((ln for r, ln in zip(rows[observed:], lines[observed:])
+                        if _is_missing(r[j])), None)
+            if gap is not None:
+                raise CharrnnError(f"--future {col}: line {gap}: empty in a forecast row (after "
+                                   f"the last {column}); the forecast needs every future value")
+        known = np.stack([numbers(c, len(rows)) for c in future_columns], axis=1)
+    dated = date_values is not None
     return Series(table.name, list(shown_features), shown_target, values, converted[column],
-                  date_values, dates[0] if date_values is not None else None, notes, lines)
+                  date_values[:observed] if dated else None, dates[0] if dated else None, notes,
+                  lines[:observed], known, date_values[observed:] if dated else None,
+                  [f.strip() for f in future or []] if trained else future_columns)
+
+
+def _future_rows(table: Table, rows: list, target: str) -> int:
+    """Rows at the end (in time order) whose target is empty: the forecast rows."""
+    j = table.names.index(target)
+    count = 0
+    while count < len(rows) and _is_missing(rows[len(rows) - 1 - count][j]):
+        count += 1
+    return count
 
 
 def _column(table: Table, kinds: dict, name: str, option: str) -> str:

@@ -95,6 +95,12 @@ def lecture_init(model: RecurrentNet) -> None:
         model.head.bias.zero_()
 
 
+def _covariate_facts(coder) -> list[str]:
+    """The inputs known in advance, for the run's header."""
+    return ([f"calendar {'+'.join(coder.calendar)}"] if coder.calendar else []) + (
+        [f"future {', '.join(coder.future)}"] if coder.future else [])
+
+
 def row_label(series, row: int) -> str:
     """A row by its date, else by its line in the file (rows may have been reversed)."""
     if series.dates:
@@ -160,7 +166,7 @@ class SeriesTask:
             f"corrects {cfg.baseline}" + (" of log" if cfg.transform == "log" else ""))
         return [f"{len(d.series)} rows", f"{d.series.target} from {', '.join(d.series.features)}",
                 f"season {cfg.season}" if cfg.season else "no season",
-                f"window {cfg.window}", how,
+                f"window {cfg.window}", how] + _covariate_facts(d.coder) + [
                 f"windows {d.split.train} train / {d.split.val} val / {d.split.test} test"]
 
     def batches(self, train: TrainConfig, world: World) -> SeriesWindows:

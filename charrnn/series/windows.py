@@ -25,6 +25,7 @@ class Windows:
     base: np.ndarray | None = None  # (N, H) the baseline forecast in real units (None: `last`)
     resid: np.ndarray | None = None  # (N, W) the baseline's one-step errors on the window's rows,
     # in the transformed space (0 where the baseline reaches before row 0)
+    known: np.ndarray | None = None  # (N, W, K) covariates known in advance, leading by H rows
 
 
 def count_windows(rows: int, window: int, horizon: int) -> int:
@@ -33,7 +34,9 @@ def count_windows(rows: int, window: int, horizon: int) -> int:
 
 def make_windows(series: Series, scaler: Scaler, window: int, horizon: int, *,
                  baseline: str = "persistence", season: int | None = None,
-                 transform: str = "none") -> Windows:
+                 transform: str = "none", known: np.ndarray | None = None) -> Windows:
+    """known: (rows + ahead, K) covariates (covariates.known_matrix); window row r reads row
+    r + H of them."""
     n = count_windows(len(series), window, horizon)
     scaled = scaler.transform(series.values).astype(np.float32)  # (rows, F)
     starts = np.arange(n)
@@ -47,17 +50,20 @@ def make_windows(series: Series, scaler: Scaler, window: int, horizon: int, *,
     if baseline not in (None, "none"):
         err = one_step_errors(series.target_values, baseline, season, transform)
         resid = err[starts[:, None] + np.arange(window)[None, :]]  # (N, W)
-    return Windows(x, y, series.target_values[end], end, base, resid)
+    lead = None if known is None else known[starts[:, None] + horizon + np.arange(window)[None, :]]
+    return Windows(x, y, series.target_values[end], end, base, resid, lead)
 
 
 def take(w: Windows, start: int, stop: int) -> Windows:
     return Windows(w.x[start:stop], w.y[start:stop], w.last[start:stop], w.end[start:stop],
                    None if w.base is None else w.base[start:stop],
-                   None if w.resid is None else w.resid[start:stop])
+                   None if w.resid is None else w.resid[start:stop],
+                   None if w.known is None else w.known[start:stop])
 
 
 def pick(w: Windows, idx) -> Windows:
     """The windows at indices idx (an array), base included."""
     return Windows(w.x[idx], w.y[idx], w.last[idx], w.end[idx],
                    None if w.base is None else w.base[idx],
-                   None if w.resid is None else w.resid[idx])
+                   None if w.resid is None else w.resid[idx],
+                   None if w.known is None else w.known[idx])

@@ -1,0 +1,326 @@
+"""Many series in one file (long format: an id column, a date column, a target), trained as one
+global model.
+
+Each series keeps its own split, scaling, transform, baseline and coder (prepare.py, as for one
+series); the delta coder makes every series' windows read alike whatever its level and scale, so
+one network learns from all of them. Intervals are calibrated on the validation windows of
+every series together, in coder units (each residual divided by its series' scale), and scaled
+back per series: a short series alone would have too few windows to calibrate anything.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+
+from charrnn.config import SeriesConfig, to_dict
+from charrnn.errors import CharrnnError
+from charrnn.series.baselines import forward
+from charrnn.series.prepare import Prepared, check_split, model_rows, prepare, rebuild
+from charrnn.series.table import Series, Table, read_table, select
+from charrnn.series.task import SeriesTask, SeriesWindows, _covariate_facts, predict
+
+
+@dataclass
+class Panel:
+    """The series of a long-format file, in order of first appearance of their ids."""
+
+    name: str
+    id_column: str
+    ids: list[str]
+    series: list[Series]
+    notes: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _id_index(table: Table, id_column: str, trained: bool) -> int:
+    wanted = id_column.strip()
+    exact = [j for j, n in enumerate(table.names) if n == wanted]
+    folded = [j for j, n in enumerate(table.names) if n.strip().casefold() == wanted.casefold()]
+    found = exact or folded
+    option = "the model's id column" if trained else "--id"
+    if len(found) != 1:
+        what = ("matches " + ", ".join(table.names[j] for j in found) + " (they differ only in "
+                "case); rename one") if found else (
+            f"no such column in {table.name} (columns: {', '.join(table.names) or 'none'})")
+        raise CharrnnError(f"{option} {wanted}: {what}")
+    return found[0]
+
+
+def load_panel(source: str, id_column: str, target: str | None, features: list[str] | None,
+               fill: bool = False, trained: bool = False, future: list[str] | None = None) -> Panel:
+    """Reads the file once, groups its rows by id, and reads each group as its own series (the
+    date column orders each). The target and default features are chosen over the whole file,
+    never the id column."""
+    table = read_table(source)
+    j = _id_index(table, id_column, trained)
+    keep = [k for k in range(len(table.names)) if k != j]
+    names = [table.names[k] for k in keep]
+    groups: dict[str, list[int]] = {}
+    for i, row in enumerate(table.rows):
+        key = row[j].strip()
+        if not key:
+            raise CharrnnError(f"data {table.name}: line {table.lines[i]}: no value in the id "
+                               f"column {table.names[j]}")
+        groups.setdefault(key, []).append(i)
+    whole = Table(table.name, names, [[r[k] for k in keep] for r in table.rows], table.lines, [],
+                  table.delimiter)
+    if target is None:  # the last numeric column of the whole file, as for one series
+        target = select(whole, None, features, fill=True, trained=trained, future=future).target
+    notes = list(table.notes)
+    series = []
+    for key, rows in groups.items():
+        part = Table(f"{table.name} [{table.names[j]}={key}]", names,
+                     [whole.rows[i] for i in rows], [table.lines[i] for i in rows], [],
+                     table.delimiter)
+        s = select(part, target, features, fill=fill, trained=trained, future=future)
+        notes += [n for n in s.notes if n not in notes]
+        series.append(s)
+    return Panel(table.name, table.names[j], list(groups), series, notes)
+
+
+# ---------------------------------------------------------------------- preparing every series
+def panel_season(panel: Panel, asked: str | None, test_frac: float) -> int | None:
+    """auto: the period detected in most series (from each one's rows before its test part)."""
+    from charrnn.series.season import detect_season
+
+    asked = asked or "auto"
+    if asked == "none":
+        return None
+    if asked != "auto":
+        try:
+            return int(asked)
+        except ValueError:
+            raise CharrnnError(f"--season {asked}: give auto, none or a whole number of rows "
+                               f"per cycle") from None
+    found = Counter()
+    for s in panel.series:
+        rows = model_rows(len(s), test_frac)
+        found[detect_season(s.target_values[:rows], s.dates[:rows] if s.dates else None)] += 1
+    return max(found, key=lambda m: (found[m], m or 0))
+
+
+def panel_window(panel: Panel, season: int | None, cfg: SeriesConfig, val_frac: float) -> int:
+    """The default window: what the shortest series that can hold its own default allows
+    (series too short for any are skipped later, and do not shorten everyone's window)."""
+    from charrnn.series.season import default_window
+
+    fits = []
+    for s in panel.series:
+        window = default_window(season, len(s), cfg.horizon, cfg.test_frac, val_frac)
+        try:
+            check_split(s.name, len(s), window, cfg.horizon, cfg.test_frac, val_frac)
+        except CharrnnError:
+            continue
+        fits.append(window)
+    return min(fits, default=default_window(None, 0))
+
+
+def prepare_panel(panel: Panel, cfg: SeriesConfig, val_frac: float, transform: str,
+                  baseline: str, notes: list) -> tuple[list[str], list[Prepared]]:
+    """Each series prepared on its own; one too short for a training, a validation and a test
+    window is named in `notes` and skipped."""
+    ids, parts = [], []
+    residuals = bool(cfg.season) and cfg.target_mode == "delta"  # one input width for all
+    for key, s in zip(panel.ids, panel.series):
+        if cfg.season and len(s) <= cfg.season:
+            notes.append(f"note: series {key}: {len(s)} rows, not one season of {cfg.season}; "
+                         f"skipped")
+            continue
+        try:
+            check_split(s.name, len(s), cfg.window, cfg.horizon, cfg.test_frac, val_frac)
+        except CharrnnError:
+            notes.append(f"note: series {key}: {len(s)} rows, too few for a training, a "
+                         f"validation and a test window of --window {cfg.window}; skipped")
+            continue
+        parts.append(prepare(s, cfg.window, cfg.horizon, cfg.test_frac, val_frac, cfg.scale_fit,
+                             cfg.target_mode, season=cfg.season, transform=transform,
+                             baseline=baseline, residuals=residuals, calendar=cfg.calendar))
+        ids.append(key)
+    if not parts:
+        raise CharrnnError(f"data {panel.name}: no series is long enough for --window "
+                           f"{cfg.window} (the longest has {max(map(len, panel.series))} rows)")
+    return ids, parts
+
+
+def coded(part: Prepared, values: np.ndarray) -> np.ndarray:
+    """Real values -> coder units (the transformed target over the series' scale), so the
+    residuals of different series can be pooled."""
+    return forward(values, part.coder.transform) / part.coder.scale
+
+
+def unit_calibration(model, parts: list[Prepared]) -> dict | None:
+    """Pooled validation residuals of every series, in coder units."""
+    from charrnn.series.intervals import calibration
+
+    preds, actuals = [], []
+    for p in parts:
+        val = p.part("val")
+        if len(val.y):
+            preds.append(coded(p, predict(model, val, p.coder)))
+            actuals.append(coded(p, val.y))
+    if not preds:
+        return None
+    return calibration(np.concatenate(preds), np.concatenate(actuals), "none")
+
+
+def series_calibration(units: dict | None, coder) -> dict | None:
+    """The pooled calibration in one series' space: each residual times its scale."""
+    if not units:
+        return None
+    return {"space": coder.transform, "windows": units["windows"],
+            "residuals_per_step": [[v * coder.scale for v in row]
+                                   for row in units["residuals_per_step"]]}
+
+
+class PanelTask(SeriesTask):
+    """The series task over many series: their windows in one batch, validation pooled in
+    coder units, the preview from the longest series."""
+
+    def __init__(self, ids: list[str], parts: list[Prepared], cfg: SeriesConfig, panel: Panel,
+                 device: torch.device):
+        lead = max(range(len(parts)), key=lambda i: len(parts[i].series))
+        super().__init__(parts[lead], cfg, device)
+        self.ids, self.parts, self.panel, self.lead_id = ids, parts, panel, ids[lead]
+        self.to_scaled = 1.0  # losses in coder units: each series' baseline errors have RMS ~1
+        self.val_x, self.val_t = self._stack("val")
+        if self.val_x is not None:
+            persistence = [coded(p, p.part("val").y) - coded(p, p.part("val").last[:, None])
+                           for p in self.parts if len(p.part("val").y)]
+            self.val_persistence = float(np.sqrt(np.mean(np.concatenate(persistence) ** 2)))
+
+    def _stack(self, name: str):
+        xs, ts = [], []
+        for p in self.parts:
+            w = p.part(name)
+            if len(w.y):
+                xs.append(p.coder.inputs(w))
+                ts.append(p.coder.encode(w.y, w))
+        if not xs:
+            return None, None
+        return (torch.from_numpy(np.concatenate(xs)).to(self.device),
+                torch.from_numpy(np.concatenate(ts)).float().to(self.device))
+
+    def name(self) -> str:
+        return self.panel.name
+
+    def start_facts(self) -> list[str]:
+        cfg, lead = self.cfg, self.data
+        how = "level (the lecture)" if cfg.target_mode == "level" else "corrects each series' baseline"
+        windows = [sum(getattr(p.split, k) for p in self.parts) for k in ("train", "val", "test")]
+        return [f"{len(self.parts)} series by {self.panel.id_column}",
+                f"{sum(len(p.series) for p in self.parts)} rows",
+                f"{lead.series.target} from {', '.join(lead.series.features)}",
+                f"season {cfg.season}" if cfg.season else "no season", f"window {cfg.window}",
+                how] + _covariate_facts(lead.coder) + [
+                "windows {} train / {} val / {} test".format(*windows)]
+
+    def batches(self, train, world) -> SeriesWindows:
+        if world.distributed:
+            raise CharrnnError("train-series trains in one process; run it without torchrun")
+        return SeriesWindows(*self._stack("train"), train.batch_size, train.seed)
+
+    def epoch_fields(self, model, val_loss, preview: bool) -> dict:
+        fields = super().epoch_fields(model, val_loss, preview)  # the preview: the longest series
+        rmse = None if val_loss is None else float(np.sqrt(val_loss))
+        return {**fields, "val_rmse": rmse, "val_rmse_persistence": self.val_persistence}
+
+    def meta(self, model) -> dict:
+        lead = self.data.series
+        per_series = {key: {"scaler": {**p.scaler.to_dict(), "fit": self.cfg.scale_fit,
+                                       "rows": p.fit_rows},
+                            "coder": p.coder.to_dict(),
+                            "split": {"train": p.split.train, "val": p.split.val,
+                                      "test": p.split.test}}
+                      for key, p in zip(self.ids, self.parts)}
+        return {"task": to_dict(self.cfg), "data": self.panel.name,
+                "columns": {"features": lead.features, "target": lead.target,
+                            "date": lead.date_column, "id": self.panel.id_column},
+                "order": {"date_column": lead.date_column, "newest_first": self.cfg.newest_first},
+                "panel": {"id": self.panel.id_column, "series": per_series,
+                          "conformal_units": unit_calibration(model, self.parts)}}
+
+    def calibration(self, model) -> dict | None:
+        return unit_calibration(model, self.parts)
+
+
+# ---------------------------------------------------------------------- training
+def fit_panel(panel: Panel, model: dict, train_cfg, cfg: SeriesConfig, transform: str,
+              baseline: str, device, out, run, say=lambda line: None, resumed=None):
+    """Prepare every series (`say`ing which are skipped), then train one model on all of them
+    under the lock of `out`. Returns (TrainEnd, the PanelTask trained)."""
+    from charrnn.config import ModelConfig
+    from charrnn.engine.lock import run_lock
+    from charrnn.engine.trainer import Trainer
+    from charrnn.runtime import setup_device
+    from charrnn.series.task import cpu_threads, model_config
+
+    setup_device(device)
+    precision = "fp32" if train_cfg.precision == "auto" else train_cfg.precision
+    notes: list[str] = []
+    ids, parts = prepare_panel(panel, cfg, train_cfg.val_frac, transform, baseline, notes)
+    for line in notes:
+        say(line)
+    task = PanelTask(ids, parts, cfg, panel, device)
+    inputs = len(parts[0].series.features) + parts[0].coder.extra_inputs
+    model_cfg = model if isinstance(model, ModelConfig) else model_config(
+        model["cell"], model["hidden"], model["layers"], inputs, cfg.horizon)
+    rows = sum(len(p.series) for p in parts)
+    with run_lock(out), cpu_threads(device, rows * model_cfg.hidden_size ** 2
+                                    * model_cfg.num_layers):
+        end = run(lambda views: Trainer(task, model_cfg, train_cfg, out, device, precision,
+                                        views, resumed))
+    return end, task
+
+
+def resolve_panel_config(cfg: SeriesConfig, panel: Panel, options: dict,
+                         val_frac: float) -> SeriesConfig:
+    season = panel_season(panel, options.get("season"), cfg.test_frac)
+    window = options.get("window") or panel_window(panel, season, cfg, val_frac)
+    return replace(cfg, season=season, window=window)
+
+
+# ---------------------------------------------------------------------- using a trained panel
+@dataclass
+class Member:
+    """One series of a trained panel, rebuilt from the checkpoint."""
+
+    key: str
+    series: Series
+    scaler: object
+    coder: object
+    train_rows: int
+    calibration: dict | None
+
+
+def members(meta: dict, panel: Panel, notes: list) -> list[Member]:
+    """The file's series the model was trained on, each with its own scaler and coder; others
+    are named in `notes` and skipped."""
+    from charrnn.series.prepare import Coder, Scaler
+
+    stored = meta["panel"]["series"]
+    units = meta["panel"].get("conformal_units")
+    out, unknown = [], []
+    for key, s in zip(panel.ids, panel.series):
+        if key not in stored:
+            unknown.append(key)
+            continue
+        coder = Coder.from_dict(stored[key]["coder"])
+        out.append(Member(key, s, Scaler.from_dict(stored[key]["scaler"]), coder,
+                          int(stored[key]["scaler"].get("rows") or 0),
+                          series_calibration(units, coder)))
+    if unknown:
+        notes.append(f"note: {len(unknown)} series not in the model, skipped: "
+                     f"{', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}")
+    if not out:
+        raise CharrnnError(f"data {panel.name}: none of its series ({', '.join(panel.ids[:5])}) "
+                           f"is one the model was trained on")
+    return out
+
+
+def rebuild_member(m: Member, cfg: SeriesConfig) -> Prepared:
+    return rebuild(m.series, cfg.window, cfg.horizon, cfg.test_frac, m.scaler, m.coder)

@@ -1,0 +1,115 @@
+"""Many series in one file (issue 13): `train-series --id` trains one global model, `eval` scores
+each series and their mean, `forecast` writes `id,date,step,prediction[,lo,hi]` for each."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import run_cli
+from charrnn.series.panel import load_panel
+
+SMALL = ["--hidden", "8", "--epochs", "60", "--device", "cpu", "--quiet", "--seed", "3"]
+
+
+def ok(result):
+    assert result.exit_code == 0, result.stderr
+    return result
+
+
+def long_csv(path, lengths=(70, 50, 90, 4), seed=0, numeric_ids=False):
+    """Monthly seasonal series of different lengths, levels and start years; the last is too
+    short for any window."""
+    rng = np.random.default_rng(seed)
+    lines = ["store,month,sales,price"]
+    for k, n in enumerate(lengths):
+        level, year = [15.0, 400.0, 80.0, 5.0][k % 4], 2000 + 2 * k
+        t = np.arange(n)
+        y = level * (1 + 0.3 * np.sin(2 * np.pi * t / 12 + k)) + rng.normal(0, 0.02 * level, n)
+        key = str(100 + k) if numeric_ids else f"shop-{k}"
+        lines += [f"{key},{year + i // 12}-{i % 12 + 1:02d},{v:.4f},{1 + 0.01 * i:.3f}"
+                  for i, v in enumerate(y)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("panel")
+    data = long_csv(folder / "long.csv")
+    result = ok(run_cli(["train-series", data, "--id", "store", "--target", "sales",
+                         "--features", "sales", "--horizon", "2", "--out", folder / "m", *SMALL]))
+    return folder, data, result
+
+
+def test_load_panel_groups_rows_by_id_and_keeps_the_id_out_of_the_columns(tmp_path):
+    panel = load_panel(str(long_csv(tmp_path / "l.csv", numeric_ids=True)), "STORE", None, None)
+    assert panel.ids == ["100", "101", "102", "103"] and panel.id_column == "store"
+    assert [len(s) for s in panel.series] == [70, 50, 90, 4]
+    for s in panel.series:
+        assert s.target == "price" and "store" not in s.features  # numeric ids are no feature
+        assert s.dates == sorted(s.dates)
+
+
+def test_global_model_skips_the_short_series_by_name(trained, tmp_path):
+    folder, data, _ = trained
+    loud = run_cli(["train-series", data, "--id", "store", "--target", "sales", "--epochs", "2",
+                    "--out", tmp_path / "m", "--device", "cpu"])
+    assert loud.exit_code == 0, loud.stderr
+    assert "series shop-3: 4 rows" in loud.stderr and "skipped" in loud.stderr
+    assert "3 series by store" in loud.stderr
+
+
+def test_eval_gives_per_series_and_overall_metrics(trained):
+    folder, data, _ = trained
+    out = json.loads(ok(run_cli(["eval", "--ckpt", folder / "m", data, "--json"])).stdout)
+    assert [r["id"] for r in out["series"]] == ["shop-0", "shop-1", "shop-2"]
+    for r in out["series"]:
+        assert {"rmse", "mase", "smape", "baselines", "per_step"} <= set(r)
+        assert len(r["per_step"]) == 2 and r["n"] > 0
+    ratios = [r["rmse"] / r["baselines"]["persistence"]["rmse"] for r in out["series"]]
+    assert out["overall"]["rmse_ratio_to_persistence"] == pytest.approx(np.mean(ratios))
+    assert out["overall"]["series"] == 3
+    # each series is scored in its own units: the 400-level series has the largest errors
+    rmse = {r["id"]: r["rmse"] for r in out["series"]}
+    assert rmse["shop-1"] > rmse["shop-0"]
+    text = ok(run_cli(["eval", "--ckpt", folder / "m", data])).stdout
+    assert "shop-2" in text and "mean over series" in text
+
+
+def test_forecast_writes_every_series_with_dates_steps_and_bounds(trained):
+    folder, data, _ = trained
+    result = ok(run_cli(["forecast", "--ckpt", folder / "m", data, "--steps", "2",
+                         "--level", "80"]))
+    lines = result.stdout.strip().splitlines()
+    assert lines[0] == "store,date,step,prediction,lo80,hi80"
+    rows = [line.split(",") for line in lines[1:]]
+    assert [(r[0], r[2]) for r in rows] == [(f"shop-{k}", s) for k in range(3) for s in "12"]
+    assert rows[0][1] == "2005-11" and rows[1][1] == "2005-12"  # shop-0: 70 months from 2000-01
+    for r in rows:
+        lo, pred, hi = float(r[4]), float(r[3]), float(r[5])
+        assert lo < pred < hi
+    # each series forecast at its own level
+    assert float(rows[2][3]) > 5 * float(rows[0][3])
+
+
+def test_resume_refuses_another_id_column(trained, tmp_path):
+    folder, data, _ = trained
+    result = run_cli(["train-series", data, "--resume", folder / "m", "--id", "month",
+                      "--out", tmp_path / "r"])
+    assert result.exit_code == 2 and "--id" in result.stderr
+
+
+def test_series_of_another_file_are_named_and_skipped(trained, tmp_path):
+    folder, _, _ = trained
+    other = long_csv(tmp_path / "other.csv", lengths=(70, 50, 90, 4, 40), seed=1)
+    text = other.read_text().replace("shop-4", "newcomer")
+    other.write_text(text)
+    result = ok(run_cli(["forecast", "--ckpt", folder / "m", other]))
+    assert "newcomer" in result.stderr and "not in the model" in result.stderr
+    assert "newcomer" not in result.stdout
+
+
+def test_info_reads_a_panel_checkpoint(trained):
+    folder, _, _ = trained
+    result = ok(run_cli(["info", "--ckpt", folder / "m" / "best.safetensors", "--json"]))
+    assert json.loads(result.stdout)["config"]["task"]["id_column"] == "store"
