@@ -11,7 +11,8 @@ from charrnn.series.baselines import baseline_forecast, choose_baseline
 from charrnn.series.coder import Coder
 from charrnn.series.prepare import prepare, rebuild
 from charrnn.series.windows import Windows
-from charrnn.series.season import choose_transform, default_window, detect_season
+from charrnn.series.season import (choose_transform, default_window, detect_season,
+                                   mean_reverting)
 from charrnn.series.table import Series
 
 
@@ -136,6 +137,43 @@ def test_a_trend_beyond_the_training_range_is_decoded():
     assert again == c
     r = rebuild(s, 24, 1, 0.3, p.scaler, again).part("test")
     assert np.allclose(r.base, test.base) and np.allclose(again.inputs(r), x_test)
+
+
+def ar_cycle(n, seed, rho=0.8):
+    rng = np.random.default_rng(seed)
+    noise = np.zeros(n)
+    for i in range(1, n):
+        noise[i] = rho * noise[i - 1] + rng.normal()
+    return 50 + 10 * np.sin(2 * np.pi * np.arange(n) / 11) + 3 * noise
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mean_reversion_is_told_apart_from_random_walks_and_trends(seed):
+    rng = np.random.default_rng(seed)
+    assert mean_reverting(ar_cycle(300, seed))
+    assert mean_reverting(rng.normal(0, 1, 300))  # white noise
+    assert not mean_reverting(np.log(trend_season(seed=seed)))
+    assert not mean_reverting(np.cumsum(rng.normal(0, 1, 300)) + 0.3 * np.arange(300))
+    assert not mean_reverting(np.ones(50)) and not mean_reverting(np.arange(10.0))
+
+
+def test_a_mean_reverting_series_reads_its_level_and_a_trend_does_not():
+    y = ar_cycle(300, 1)
+    p = prepare(series(y), 22, 1, 0.3, 0.2, "train", "delta", season=11)
+    c = p.coder
+    z = y[:p.fit_rows]
+    assert c.level == pytest.approx([z.mean(), z.std()])
+    w = p.part("test")
+    x = c.inputs(w)
+    assert x.shape[2] == 1 + c.extra_inputs and c.extra_inputs == 2  # residuals and the level
+    np.testing.assert_allclose(x[:, :, -1], (w.x[:, :, 0] * c.span + c.low - z.mean()) / z.std(),
+                               rtol=1e-5, atol=1e-5)  # the window's values against the level
+    assert Coder.from_dict(c.to_dict()) == c
+    trend = prepare(series(trend_season()), 24, 1, 0.3, 0.2, "train", "delta", season=12,
+                    transform="auto")
+    assert trend.coder.level is None
+    off = prepare(series(y), 22, 1, 0.3, 0.2, "train", "delta", season=11, level_input=False)
+    assert off.coder.level is None and off.coder.extra_inputs == 1
 
 
 def test_old_coders_and_the_lecture_mode_are_unchanged():

@@ -113,3 +113,26 @@ def test_info_reads_a_panel_checkpoint(trained):
     folder, _, _ = trained
     result = ok(run_cli(["info", "--ckpt", folder / "m" / "best.safetensors", "--json"]))
     assert json.loads(result.stdout)["config"]["task"]["id_column"] == "store"
+
+
+def test_a_panel_run_resumes(tmp_path):
+    data = long_csv(tmp_path / "l.csv", lengths=(60, 50))
+    args = ["train-series", data, "--id", "store", "--hidden", "6", "--device", "cpu", "--quiet"]
+    ok(run_cli(args + ["--epochs", "10", "--out", tmp_path / "m"]))
+    ok(run_cli(["train-series", data, "--resume", tmp_path / "m", "--epochs", "20", "--quiet"]))
+    from charrnn import checkpoint
+
+    meta = checkpoint.load(tmp_path / "m", kind="series", prefer="last").meta
+    assert meta["task"]["id_column"] == "store" and set(meta["panel"]["series"]) == {
+        "shop-0", "shop-1"}
+    assert meta["epoch"] == 20 and len(meta["history"]) == 20
+
+
+def test_the_default_target_is_never_a_future_column(tmp_path):
+    text = "shop,month,sales,promo\n" + "".join(
+        f"{s},{2000 + i // 12}-{i % 12 + 1:02d},{10 + i % 12 + (s == 'b')},{i % 2}\n"
+        for s in "ab" for i in range(40))
+    (tmp_path / "p.csv").write_text(text)
+    panel = load_panel(str(tmp_path / "p.csv"), "shop", None, None, future=["promo"])
+    assert [s.target for s in panel.series] == ["sales", "sales"]
+    assert all(s.features == ["sales"] for s in panel.series)

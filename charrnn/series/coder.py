@@ -48,11 +48,13 @@ class Coder:
     calendar: list = field(default_factory=list)  # cycles read from the dates (covariates.py)
     future: list = field(default_factory=list)  # columns known in advance
     future_scale: list = field(default_factory=list)  # their (low, span) on the training rows
+    level: list | None = None  # (center, spread) of the transformed target: a level input
 
     @property
     def extra_inputs(self) -> int:
         """Input columns beyond the features: the model's input_size is F + extra_inputs."""
-        return int(self.residuals and self.mode == "delta") + self.known_inputs
+        return (int(self.residuals and self.mode == "delta") + self.known_inputs
+                + int(self.level is not None))
 
     @property
     def known_inputs(self) -> int:
@@ -85,6 +87,12 @@ class Coder:
             if w is None or w.resid is None:
                 raise CharrnnError("internal: residual inputs need the Windows, not their x")
             parts.append((w.resid / self.scale)[:, :, None])
+        if self.level is not None:  # where the window stands against the training rows' level
+            real = x[:, :, self.target_index].astype(float) * self.span + self.low
+            if self.transform == "log":
+                real = np.maximum(real, 1e-12)
+            center, spread = self.level
+            parts.append(((forward(real, self.transform) - center) / spread)[:, :, None])
         if self.known_inputs:
             if w is None or w.known is None:
                 raise CharrnnError("internal: known inputs need the Windows, not their x")
@@ -133,7 +141,8 @@ class Coder:
                 "transform": self.transform, "baseline": self.baseline, "season": self.season,
                 "out_scale": self.out_scale, "target_index": self.target_index,
                 "residuals": self.residuals, "calendar": list(self.calendar),
-                "future": list(self.future), "future_scale": [list(v) for v in self.future_scale]}
+                "future": list(self.future), "future_scale": [list(v) for v in self.future_scale],
+                "level": None if self.level is None else list(self.level)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Coder":
@@ -148,7 +157,8 @@ class Coder:
                    opt("out_scale", float), opt("target_index", int),
                    bool(d.get("residuals", False)), [str(v) for v in d.get("calendar", [])],
                    [str(v) for v in d.get("future", [])],
-                   [[float(a), float(b)] for a, b in d.get("future_scale", [])])
+                   [[float(a), float(b)] for a, b in d.get("future_scale", [])],
+                   None if d.get("level") is None else [float(v) for v in d["level"]])
 
 
 def _rms(changes: np.ndarray, axis=None):

@@ -70,7 +70,7 @@ def load_panel(source: str, id_column: str, target: str | None, features: list[s
     whole = Table(table.name, names, [[r[k] for k in keep] for r in table.rows], table.lines, [],
                   table.delimiter)
     if target is None:  # the last numeric column of the whole file, as for one series
-        target = select(whole, None, features, fill=True, trained=trained, future=future).target
+        target = _default_target(whole, future or [])
     notes = list(table.notes)
     series = []
     for key, rows in groups.items():
@@ -81,6 +81,18 @@ def load_panel(source: str, id_column: str, target: str | None, features: list[s
         notes += [n for n in s.notes if n not in notes]
         series.append(s)
     return Panel(table.name, table.names[j], list(groups), series, notes)
+
+
+def _default_target(table: Table, future: list[str]) -> str:
+    from charrnn.series.table import _kind
+
+    known = {f.strip().casefold() for f in future}
+    numeric = [n for k, n in enumerate(table.names)
+               if _kind(table, k) == "numeric" and n.strip().casefold() not in known]
+    if not numeric:
+        raise CharrnnError(f"data {table.name}: no numeric column to forecast (columns: "
+                           f"{', '.join(table.names)})")
+    return numeric[-1]
 
 
 # ---------------------------------------------------------------------- preparing every series
@@ -124,8 +136,13 @@ def prepare_panel(panel: Panel, cfg: SeriesConfig, val_frac: float, transform: s
                   baseline: str, notes: list) -> tuple[list[str], list[Prepared]]:
     """Each series prepared on its own; one too short for a training, a validation and a test
     window is named in `notes` and skipped."""
+    from charrnn.series.season import mean_reverting
+
     ids, parts = [], []
     residuals = bool(cfg.season) and cfg.target_mode == "delta"  # one input width for all
+    votes = [mean_reverting(s.target_values[:model_rows(len(s), cfg.test_frac)])
+             for s in panel.series]
+    level_input = 2 * sum(votes) > len(votes)  # ...and one rule for all: most series' own
     for key, s in zip(panel.ids, panel.series):
         if cfg.season and len(s) <= cfg.season:
             notes.append(f"note: series {key}: {len(s)} rows, not one season of {cfg.season}; "
@@ -139,7 +156,8 @@ def prepare_panel(panel: Panel, cfg: SeriesConfig, val_frac: float, transform: s
             continue
         parts.append(prepare(s, cfg.window, cfg.horizon, cfg.test_frac, val_frac, cfg.scale_fit,
                              cfg.target_mode, season=cfg.season, transform=transform,
-                             baseline=baseline, residuals=residuals, calendar=cfg.calendar))
+                             baseline=baseline, residuals=residuals, calendar=cfg.calendar,
+                             level_input=level_input))
         ids.append(key)
     if not parts:
         raise CharrnnError(f"data {panel.name}: no series is long enough for --window "

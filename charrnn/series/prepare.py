@@ -161,14 +161,17 @@ def resolve_transform(transform: str, values: np.ndarray, season: int | None) ->
 def prepare(series: Series, window: int, horizon: int, test_frac: float, val_frac: float,
             scale_fit: str, target_mode: str, *, season: int | None = None,
             transform: str = "none", baseline: str = "auto",
-            residuals: bool | None = None, calendar: bool = False) -> Prepared:
+            residuals: bool | None = None, calendar: bool = False,
+            level_input: bool | None = None) -> Prepared:
     """Split by windows, fit the scaler (training rows, or all for the lecture), make windows.
 
     delta mode: the target is `transform`ed (auto: choose_transform on the training rows), and
     the baseline (auto: the lowest RMSE on the training and validation windows among persistence
     and, with a season, seasonal naive and seasonal drift) is what the network corrects. The defaults (no
     season, no transform) are today's persistence coder. level mode ignores all three.
-    `calendar` and the series' future columns (series.known) add inputs known in advance.
+    `calendar` and the series' future columns (series.known) add inputs known in advance;
+    `level_input` (None: auto, for a mean-reverting series) where the window stands against the
+    training level.
     """
     split = check_split(series.name, len(series), window, horizon, test_frac, val_frac)
     train_rows = fit_rows(split, window, horizon)
@@ -200,7 +203,22 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
                            transform=transform, known=known)
     coder = fit_coder(target_mode, scaler, series, rows, transform=transform, baseline=baseline,
                       season=season, fit_windows=take(windows, 0, split.fit), residuals=residuals)
-    return Prepared(series, windows, split, scaler, replace(coder, **covariates), rows)
+    level = _level_input(series, transform, train_rows, level_input, coder.target_index)
+    return Prepared(series, windows, split, scaler, replace(coder, level=level, **covariates),
+                    rows)
+
+
+def _level_input(series: Series, transform: str, rows: int, asked: bool | None,
+                 target_index: int | None) -> list[float] | None:
+    """(center, spread) of the transformed target over the training rows when the network
+    should read the window's level (auto: a mean-reverting series), else None."""
+    from charrnn.series.season import mean_reverting
+
+    z = forward(series.target_values[:rows], transform)
+    if target_index is None or not (mean_reverting(z) if asked is None else asked):
+        return None
+    spread = float(np.std(z))
+    return [float(np.mean(z)), spread if spread > 0 else 1.0]
 
 
 def _covariates(series: Series, calendar: bool, rows: int):

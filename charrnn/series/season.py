@@ -183,3 +183,35 @@ def default_window(season: int | None, rows: int, horizon: int = 1, test_frac: f
     fit_rows = int(rows * (1 - test_frac))
     most = max(plain, fit_rows // 2 - horizon)  # half the fitting rows still make windows
     return max(plain, min(want, most))
+
+
+# ---------------------------------------------------------------------- the level
+ADF_CRITICAL = -2.86  # Dickey-Fuller, constant, 5%: below it, no unit root
+
+
+def mean_reverting(values) -> bool:
+    """Whether the series returns to a level (an augmented Dickey-Fuller test with one lag
+    rejects a unit root): then the network is also told where each window stands against the
+    training rows' level, which the delta coding otherwise hides.
+
+    On the benchmark's generators (seeds 1-5) the statistic was -7.9..-7.1 for a noisy cycle,
+    -4.5..-4.2 for AR(1) weather with a yearly season, -3.1..-1.1 for random walks and
+    -1.6..-0.4 for a growing trend with a season (whose level leaves the training range, where
+    such an input would be out of distribution). With it, 3 seeds each: cycle 0.829 -> 0.810 of
+    persistence's RMSE, daily season 0.979 -> 0.964, random walk 1.001 -> 1.000.
+    """
+    z = np.asarray(values, float).reshape(-1)
+    if len(z) < 20 or not np.all(np.isfinite(z)) or np.ptp(z) == 0:
+        return False
+    dz = np.diff(z)
+    y = dz[1:]
+    x = np.column_stack([np.ones(len(y)), z[1:-1], dz[:-1]])
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    e = y - x @ beta
+    dof = len(y) - x.shape[1]
+    if dof <= 0:
+        return False
+    cov = (e @ e / dof) * np.linalg.pinv(x.T @ x)
+    if cov[1, 1] <= 0:
+        return False
+    return bool(beta[1] / np.sqrt(cov[1, 1]) < ADF_CRITICAL)

@@ -96,8 +96,9 @@ def lecture_init(model: RecurrentNet) -> None:
 
 
 def _covariate_facts(coder) -> list[str]:
-    """The inputs known in advance, for the run's header."""
-    return ([f"calendar {'+'.join(coder.calendar)}"] if coder.calendar else []) + (
+    """The inputs beyond the features, for the run's header."""
+    return (["reads its level"] if coder.level else []) + (
+        [f"calendar {'+'.join(coder.calendar)}"] if coder.calendar else []) + (
         [f"future {', '.join(coder.future)}"] if coder.future else [])
 
 
