@@ -182,3 +182,25 @@ def test_backtest_refit_once_text_table_and_bad_folds(monkeypatch):
     assert "-" not in lines[-1].split()[2:5]  # seasonal naive with --season 5
     clean_error(run_cli(["backtest", STOCK, "--newest-first", "--folds", "500", "--epochs", "1"]),
                 "--folds 500")
+
+
+def test_mase_uses_the_detected_season_whatever_baseline_the_model_corrects(tmp_path):
+    """A model that corrects persistence on a seasonal series is still scored against the
+    seasonal naive: MASE's scale is its in-sample MAE at lag m (M4), not lag 1."""
+    from charrnn import checkpoint
+
+    rng = np.random.default_rng(4)
+    t = np.arange(144)
+    y = np.round(100 + 20 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, len(t)), 3)
+    lines = ["month,v"] + [f"{1990 + i // 12}-{i % 12 + 1:02d},{v:.3f}" for i, v in enumerate(y)]
+    (tmp_path / "m.csv").write_text("\n".join(lines) + "\n")
+    ok(run_cli(["train-series", tmp_path / "m.csv", "--baseline", "persistence", "--epochs", "5",
+                "--out", tmp_path / "ck", "--device", "cpu", "--quiet"]))
+    meta = checkpoint.load(tmp_path / "ck", kind="series").meta
+    assert meta["task"]["season"] == 12 and meta["coder"]["baseline"] == "persistence"
+    r = json.loads(ok(run_cli(["eval", "--ckpt", tmp_path / "ck", tmp_path / "m.csv",
+                               "--json"])).stdout)
+    rows = meta["scaler"]["rows"]
+    scale = np.mean(np.abs(y[12:rows] - y[:rows - 12]))
+    assert r["mase"] == pytest.approx(r["mae"] / scale, rel=1e-9)
+    assert "seasonal_naive" in r["baselines"]

@@ -94,9 +94,12 @@ def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
         "all" if all_rows else "test")
     pred = predict(model, part, coder)  # (N, H) real units
     train_rows = int(ckpt.meta["scaler"].get("rows") or 0) or None
+    # the season the run detected or was given, even where the model corrects persistence: MASE
+    # is scaled by the seasonal naive's in-sample error, and the seasonal baselines are scored
+    season = season if season is not None else cfg.season
     result = series_metrics(series, part, pred, coder, season, notes, train_rows=train_rows)
     if levels:
-        scale = (mase_scale(series.target_values[:train_rows], season or cfg.season)
+        scale = (mase_scale(series.target_values[:train_rows], season)
                  if train_rows else None)
         result["intervals"] = [intervals.interval_scores(
             *intervals.bounds(pred, cal, level), part.y, level, scale) for level in levels]

@@ -64,14 +64,16 @@ def evaluate_many(ckpt, data: str, json_out: bool, device_name: str, all_rows: b
             notes.append(f"note: series {m.key}: {len(m.series)} rows hold no window; skipped")
             continue
         pred = predict(model, part, m.coder)
-        r = series_metrics(m.series, part, pred, m.coder, season, notes,
+        r = series_metrics(m.series, part, pred, m.coder,
+                           season if season is not None else cfg.season, notes,
                            train_rows=m.train_rows or None)
         cal = m.calibration
         wanted = levels if levels is not None else [
             v for v in intervals.DEFAULT_LEVELS if cal and intervals.reachable(cal, v)]
         if wanted:
             intervals.require(cal, "--level")
-            scale = mase_scale(m.series.target_values[:m.train_rows], season or cfg.season)
+            scale = mase_scale(m.series.target_values[:m.train_rows],
+                               season if season is not None else cfg.season)
             r["intervals"] = [intervals.interval_scores(
                 *intervals.bounds(pred, cal, level), part.y, level, scale) for level in wanted]
         results.append({"id": m.key, **r})
