@@ -223,7 +223,8 @@ def train_small(tmp_path, mode="delta", epochs=5, listeners=(), seed=0, horizon=
     train_cfg = replace(SERIES_TRAINING, epochs=epochs, seed=seed)
     data = prepare(s, cfg.window, horizon, cfg.test_frac, train_cfg.val_frac, cfg.scale_fit, mode)
     task = SeriesTask(data, cfg, torch.device("cpu"))
-    trainer = Trainer(task, model_config("lstm", 5, 1, 1, horizon), train_cfg, tmp_path,
+    inputs = 1 + data.coder.extra_inputs  # a stationary series also reads its level
+    trainer = Trainer(task, model_config("lstm", 5, 1, inputs, horizon), train_cfg, tmp_path,
                       torch.device("cpu"), "fp32", list(listeners))
     return trainer, data
 

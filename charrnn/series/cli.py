@@ -40,7 +40,7 @@ class Loss(str, Enum):
 Csv = Annotated[str, typer.Argument(help="CSV file, or '-' for stdin.")]
 TargetOpt = Annotated[Optional[str], typer.Option("--target", help="Column to forecast [default: the last numeric column].")]
 IdOpt = Annotated[Optional[str], typer.Option("--id", help="Long format: the column naming each series (one global model over all of them; each scaled on its own).")]
-CalendarOpt = Annotated[bool, typer.Option("--calendar", help="Add the dates' calendar cycles (hour, weekday, day of year, month) as inputs known in advance.")]
+CalendarOpt = Annotated[Optional[bool], typer.Option("--calendar/--no-calendar", help="Read the dates' calendar cycles (hour, weekday, day of year, month) as inputs known in advance [default: where the season is longer than the window].")]
 FutureOpt = Annotated[Optional[str], typer.Option("--future", help="Comma-separated columns whose future values are known; forecast reads them from the rows after the last target value (target left empty).")]
 FeaturesOpt = Annotated[Optional[str], typer.Option("--features", help="Comma-separated input columns [default: every numeric column].")]
 WindowOpt = Annotated[Optional[int], typer.Option("--window", min=1, help="Rows the model reads per forecast [default: two seasons where the data allow, else 7].")]
@@ -55,7 +55,7 @@ LossOpt = Annotated[Optional[Loss], typer.Option("--loss", help="Mean (mse) or s
 NewestFirst = Annotated[bool, typer.Option("--newest-first", help="Rows run newest to oldest (files without a date column).")]
 Fill = Annotated[bool, typer.Option("--fill", help="Fill gaps in used columns by linear interpolation instead of failing.")]
 ValFracOpt = o.val_frac("0.2 of the fitting windows")
-HiddenOpt = o.hidden("10")
+HiddenOpt = o.hidden("20; 10 with --target-mode level, the lecture's")
 LayersOpt = o.layers("1")
 LrOpt = o.lr("0.01")
 GradClipOpt = o.grad_clip("0")
@@ -75,7 +75,7 @@ def run_options(features, cell, transform, baseline, scale_fit, target_mode, los
 
 def train_series(
     csv: Csv, target: TargetOpt = None, features: FeaturesOpt = None, id_column: IdOpt = None,
-    calendar: CalendarOpt = False, future: FutureOpt = None, window: WindowOpt = None,
+    calendar: CalendarOpt = None, future: FutureOpt = None, window: WindowOpt = None,
     season: SeasonOpt = None, transform: TransformOpt = None, baseline: BaselineOpt = None,
     horizon: HorizonOpt = None, test_frac: TestFracOpt = None, val_frac: ValFracOpt = None,
     scale_fit: ScaleFitOpt = None, target_mode: TargetModeOpt = None, loss: LossOpt = None,

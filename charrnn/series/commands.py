@@ -13,7 +13,11 @@ from pathlib import Path
 
 from charrnn.errors import CharrnnError
 
-SERIES_MODEL = {"cell": "lstm", "hidden": 10, "layers": 1}  # the lecture's network
+# The lecture's network (an LSTM of 10) for the lecture's protocol (--target-mode level); 20 wide
+# by default: 3 seeds each, a noisy cycle 0.810 -> 0.759 of persistence's RMSE, a trend x season
+# 0.348 -> 0.343, a random walk 1.001 -> 0.994, the lecture's file 1.000 either way
+SERIES_MODEL = {"cell": "lstm", "hidden": 20, "layers": 1}
+LECTURE_HIDDEN = 10
 SERIES_TASK_OPTIONS = ("window", "horizon", "test_frac", "scale_fit", "target_mode", "loss",
                        "newest_first", "fill", "id_column", "calendar", "future")
 FLAGS = {"id_column": "--id"}  # options whose flag is not the field's name
@@ -53,6 +57,8 @@ def series_configs(options: dict, resumed: dict | None):
         train = replace(from_dict(TrainConfig, resumed["train"]), max_steps=None, time_budget=None)
         return model_cfg, replace(train, **train_fields), task
     model = {k: given.get(k, v) for k, v in SERIES_MODEL.items()}
+    if given.get("target_mode") == "level" and "hidden" not in given:
+        model["hidden"] = LECTURE_HIDDEN
     task = SeriesConfig(**{k: given[k] for k in SERIES_TASK_OPTIONS if k in given},
                         target=given.get("target", ""), features=given.get("features", []))
     return model, replace(SERIES_TRAINING, **train_fields), task
@@ -202,7 +208,27 @@ def resolve_season_and_window(cfg, series, options: dict, val_frac: float):
             raise CharrnnError(f"--season {season}: give 2 or more, under the {len(series)} rows")
     window = options.get("window") or default_window(season, len(series), cfg.horizon,
                                                      cfg.test_frac, val_frac)
-    return replace(cfg, season=season, window=window)
+    calendar = options.get("calendar")
+    if calendar is None:
+        calendar = auto_calendar(series, season, window, cfg.test_frac)
+    return replace(cfg, season=season, window=window, calendar=calendar)
+
+
+def auto_calendar(series, season: int | None, window: int, test_frac: float) -> bool:
+    """Where the window cannot see the season (a daily series' year), the calendar tells the
+    network where in it each row is: on daily AR(1) weather with a yearly season, 3 seeds,
+    0.968 -> 0.939 of persistence's RMSE (AutoARIMA 0.961). Needs dates with a cycle that the
+    rows before the test part hold twice."""
+    from charrnn.series.covariates import calendar_cycles
+    from charrnn.series.prepare import model_rows
+
+    if not season or season <= window or not series.dates:
+        return False
+    try:
+        calendar_cycles(series.dates[:model_rows(len(series), test_frac)], series.date_column)
+    except CharrnnError:
+        return False
+    return True
 
 
 # eval and forecast live in forecasting.py; charrnn/cli.py and series/cli.py call them here

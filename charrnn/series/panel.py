@@ -297,9 +297,15 @@ def fit_panel(panel: Panel, model: dict, train_cfg, cfg: SeriesConfig, transform
 
 def resolve_panel_config(cfg: SeriesConfig, panel: Panel, options: dict,
                          val_frac: float) -> SeriesConfig:
+    from charrnn.series.commands import auto_calendar
+
     season = panel_season(panel, options.get("season"), cfg.test_frac)
     window = options.get("window") or panel_window(panel, season, cfg, val_frac)
-    return replace(cfg, season=season, window=window)
+    calendar = options.get("calendar")
+    if calendar is None:
+        longest = max(panel.series, key=len)
+        calendar = auto_calendar(longest, season, window, cfg.test_frac)
+    return replace(cfg, season=season, window=window, calendar=calendar)
 
 
 # ---------------------------------------------------------------------- using a trained panel

@@ -203,15 +203,13 @@ def mean_reverting(values) -> bool:
     z = np.asarray(values, float).reshape(-1)
     if len(z) < 20 or not np.all(np.isfinite(z)) or np.ptp(z) == 0:
         return False
+    z = (z - z.mean()) / z.std()  # the statistic does not depend on units; huge values fit
     dz = np.diff(z)
     y = dz[1:]
     x = np.column_stack([np.ones(len(y)), z[1:-1], dz[:-1]])
-    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
-    e = y - x @ beta
-    dof = len(y) - x.shape[1]
-    if dof <= 0:
-        return False
-    cov = (e @ e / dof) * np.linalg.pinv(x.T @ x)
-    if cov[1, 1] <= 0:
-        return False
-    return bool(beta[1] / np.sqrt(cov[1, 1]) < ADF_CRITICAL)
+    with np.errstate(all="ignore"):
+        beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+        e = y - x @ beta
+        cov = (e @ e / (len(y) - x.shape[1])) * np.linalg.pinv(x.T @ x)
+        t = beta[1] / np.sqrt(cov[1, 1]) if cov[1, 1] > 0 else np.nan
+    return bool(np.isfinite(t) and t < ADF_CRITICAL)
