@@ -195,6 +195,7 @@ def evaluate(
     season: Annotated[Optional[int], typer.Option("--season", min=1, help="Series: add a seasonal-naive baseline of period M.")] = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Series: write truth vs prediction to a PNG.")] = None,
     level: o.Level = None,
+    exact: text_cli.ExactEval = False,
 ):
     """Score a model honestly: text in nats and bits per char; series beside persistence."""
     from charrnn import checkpoint
@@ -207,7 +208,7 @@ def evaluate(
             raise CharrnnError(f"{', '.join(given)}: for series models; {ckpt} is a text model")
         from charrnn.text import commands
 
-        commands.evaluate(loaded, data, json_out, device.value)
+        commands.evaluate(loaded, data, json_out, device.value, exact)
     else:
         from charrnn.series import commands
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import signal
 import threading
+from dataclasses import dataclass
 
 import torch
 
@@ -60,31 +60,64 @@ def setup_device(device: torch.device) -> None:
         torch.backends.cudnn.allow_tf32 = True
 
 
-AMX_MIN_HIDDEN = 128  # bf16 autocast measured 1.7x (128), 2.1x (256), 2.6x (512) fp32 here
+BF16_MIN_HIDDEN = 128  # narrower models are bound by per-call costs, not arithmetic
+BF16_MIN_SPEEDUP = 1.15  # bf16 autocast must train this much faster than fp32 to be chosen
 
 
-@functools.cache
-def cpu_has_amx() -> bool:
-    """Intel AMX tiles for bf16 (Sapphire Rapids and later): where CPU autocast pays off."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            return any(line.startswith("flags") and "amx_bf16" in line.split() for line in f)
-    except OSError:
-        return False
+@dataclass(frozen=True)
+class PrecisionProbe:
+    """What `auto` measured on this CPU for one width: forward+backward chars/s in each."""
+
+    hidden_size: int
+    fp32: float
+    bf16: float
+
+    @property
+    def choice(self) -> str:
+        return choose_cpu_precision(self.fp32, self.bf16)
+
+    def note(self) -> str:
+        return (f"--precision auto chose {self.choice} (forward+backward chars/s at --hidden "
+                f"{self.hidden_size}: bf16 {self.bf16:,.0f}, fp32 {self.fp32:,.0f}, "
+                f"{self.bf16 / max(self.fp32, 1e-9):.2f}x; bf16 needs {BF16_MIN_SPEEDUP:g}x)")
+
+
+PROBES: dict[int, PrecisionProbe] = {}  # this process's measurements by width; nothing on disk
+
+
+def choose_cpu_precision(fp32_speed: float, bf16_speed: float,
+                         min_speedup: float = BF16_MIN_SPEEDUP) -> str:
+    """bf16 where it measured clearly faster (AMX, AVX512-BF16, whatever comes next)."""
+    return "bf16" if bf16_speed >= min_speedup * fp32_speed else "fp32"
+
+
+def cpu_precision_probe(hidden_size: int, measure=None) -> PrecisionProbe:
+    """The measured speeds for this width, once per process. `measure()` -> (fp32, bf16)
+    chars/s of the real model shape; without it, the default text model of that width."""
+    if hidden_size not in PROBES:
+        if measure is None:
+            from charrnn.text.sizing import default_precision_speeds
+
+            fp32, bf16 = default_precision_speeds(hidden_size)
+        else:
+            fp32, bf16 = measure()
+        PROBES[hidden_size] = PrecisionProbe(hidden_size, fp32, bf16)
+    return PROBES[hidden_size]
 
 
 def resolve_precision(name: str, device: torch.device, hidden_size: int = 0,
-                      training: bool = True) -> str:
-    """auto: bf16 autocast on CUDA, and for training on CPUs with AMX where the model is wide
-    enough for it to help; fp32 otherwise (and for scoring on CPU, which stays exact)."""
+                      training: bool = True, measure=None) -> str:
+    """auto: bf16 autocast on CUDA; for training on CPU, bf16 where a short timed step of the
+    model (hidden >= 128) is >= 1.15x faster in it than in fp32; fp32 otherwise (and for
+    scoring on CPU, which stays exact). An explicit precision is always kept."""
     if name not in PRECISIONS:
         raise CharrnnError(f"--precision must be one of {', '.join(PRECISIONS)}, not {name!r}")
     if name != "auto":
         return name
     if device.type == "cuda":
         return "bf16"
-    if device.type == "cpu" and training and hidden_size >= AMX_MIN_HIDDEN and cpu_has_amx():
-        return "bf16"
+    if device.type == "cpu" and training and hidden_size >= BF16_MIN_HIDDEN:
+        return cpu_precision_probe(hidden_size, measure).choice
     return "fp32"
 
 

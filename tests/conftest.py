@@ -30,6 +30,26 @@ def run_cli(args, input=None):
     return result
 
 
+ZEN = ("Beautiful is better than ugly. Explicit is better than implicit.\n"
+       "Simple is better than complex. Complex is better than complicated.\n"
+       "Flat is better than nested. Sparse is better than dense. Readability counts.\n"
+       "Special cases aren't special enough to break the rules.\n"
+       "Now is better than never. Although never is often better than right now.\n")
+
+
+@pytest.fixture(scope="session")
+def zen_ckpt(tmp_path_factory) -> Path:
+    """A small 2-layer LSTM trained on ZEN in fp32 (the fast sampler's and eval's tests)."""
+    out = tmp_path_factory.mktemp("zen")
+    (out / "corpus.txt").write_text(ZEN * 60)
+    result = run_cli(["train-text", out / "corpus.txt", "--hidden", "64", "--embed", "16",
+                      "--seq-len", "50", "--batch-size", "32", "--max-steps", "120", "--lr",
+                      "0.01", "--seed", "1", "--precision", "fp32", "--out", out / "ck",
+                      "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    return out / "ck"
+
+
 @pytest.fixture(scope="session")
 def hihello_ckpt(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("hihello")

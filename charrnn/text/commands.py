@@ -47,7 +47,8 @@ def utf8_argument(value: str) -> str:
 
 def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
            top_k: int | None, top_p: float | None, argmax: bool, seed: int | None,
-           num_samples: int, skip_unknown: bool, device_name: str, json_out: bool) -> None:
+           num_samples: int, skip_unknown: bool, device_name: str, json_out: bool,
+           exact: bool = False) -> None:
     from charrnn.text.sampling import SamplingSettings, generate
 
     ckpt = checkpoint.load(ckpt_path, kind="text")
@@ -64,7 +65,8 @@ def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
         raise CharrnnError("--prime: no character of it is in the model's vocabulary")
     prime = vocab.decode(ids)
     settings = SamplingSettings(temperature=temperature, top_k=top_k, top_p=top_p, argmax=argmax)
-    pieces = generate(model, ids.tolist(), length, settings, num_samples=num_samples, seed=seed)
+    pieces = generate(model, ids.tolist(), length, settings, num_samples=num_samples, seed=seed,
+                      fast=not exact)
     out = sys.stdout
     if num_samples == 1 and not json_out:
         out.write(prime)
@@ -87,8 +89,10 @@ def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
     out.flush()
 
 
-def evaluate(ckpt: checkpoint.Checkpoint, data: str, json_out: bool, device_name: str) -> None:
-    from charrnn.text.evaluate import score_sliding, score_stream
+def evaluate(ckpt: checkpoint.Checkpoint, data: str, json_out: bool, device_name: str,
+             exact: bool = False) -> None:
+    """exact: one stream over the whole text; else several side by side (text/evaluate.py)."""
+    from charrnn.text.evaluate import score_sliding, score_stream, score_streams
     from charrnn.runtime import autocast_factory, resolve_precision
     from charrnn.text.data import corpus_name, decode_utf8, read_bytes
 
@@ -112,7 +116,8 @@ def evaluate(ckpt: checkpoint.Checkpoint, data: str, json_out: bool, device_name
             raise CharrnnError(f"data {data}: fewer than two characters the model knows; "
                                f"nothing to score")
         precision = resolve_precision(train_cfg.precision, device, training=False)
-        scores = score_stream(model, ids, autocast=autocast_factory(precision, device))
+        score = score_stream if exact else score_streams
+        scores = score(model, ids, autocast=autocast_factory(precision, device))
     scores.unknown_chars = unknown_count
     if unknown_count:
         print(f"note: {unknown_count} characters outside the model's vocabulary were left out "

@@ -75,6 +75,61 @@ def score_stream(model, ids: np.ndarray, streams: int = 1, chunk: int = 512,
     return TextScores(loss_sum.item(), int(correct.item()), streams * cols)
 
 
+BURN_IN = 256  # characters a stream reads, uncounted, before its first counted one
+MAX_STREAMS = 16
+
+
+def stream_count(n_chars: int, burn_in: int = BURN_IN, max_streams: int = MAX_STREAMS) -> int:
+    """Streams for a text: at most one per 4 burn-ins of text (the burn-in adds <= 25%)."""
+    return max(1, min(max_streams, (n_chars - 1) // (4 * max(burn_in, 1))))
+
+
+@torch.inference_mode()
+def score_streams(model, ids: np.ndarray, streams: int | None = None, burn_in: int = BURN_IN,
+                  chunk: int = 512, autocast=contextlib.nullcontext) -> TextScores:
+    """The one-stream score (every character after the first, state carried from the start)
+    computed as `streams` contiguous parts side by side: a part's stream first reads the
+    `burn_in` characters before it, uncounted, so it starts with a state close to the one a
+    single stream would carry there; the first part starts from a zero state at the text's
+    start, as one stream does. Each character is counted exactly once."""
+    n_targets = len(ids) - 1
+    streams = stream_count(len(ids), burn_in) if streams is None else streams
+    streams = max(1, min(streams, n_targets // max(burn_in, 1) if burn_in else n_targets))
+    if streams == 1:
+        return score_stream(model, ids, chunk=chunk, autocast=autocast)
+    was_training = model.training
+    model.eval()
+    device = _device(model)
+    cols = -(-n_targets // streams)  # counted columns per stream; the last may run short
+    first = np.arange(streams, dtype=np.int64)[:, None] * cols - burn_in  # (S, 1) positions
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    chars, state, start = 0, None, 0
+    while start < burn_in + cols:
+        # the burn-in alone first: then the first stream is set to a zero state
+        stop = burn_in if start < burn_in else min(start + chunk, burn_in + cols)
+        pos = first + np.arange(start, stop)[None, :]  # input positions; targets pos + 1
+        valid = (pos >= 0) & (pos < n_targets)
+        safe = np.where(valid, pos, 0)
+        x = as_long(ids[safe]).to(device)
+        with autocast():
+            logits, state = model(x, state)
+        if start < burn_in:
+            for part in state if isinstance(state, tuple) else (state,):
+                part[:, 0].zero_()
+            start = stop
+            continue
+        y = torch.from_numpy(np.where(valid, ids[safe + 1].astype(np.int64), -100)).to(device)
+        logits = logits.float().reshape(-1, logits.shape[-1])
+        y = y.reshape(-1)
+        loss_sum += F.cross_entropy(logits, y, reduction="sum", ignore_index=-100).double()
+        correct += (logits.argmax(-1) == y).sum()
+        chars += int(valid.sum())
+        start = stop
+    model.train(was_training)
+    return TextScores(loss_sum.item(), int(correct.item()), chars)
+
+
 @torch.inference_mode()
 def score_sliding(model, ids: np.ndarray, seq_len: int, batch: int = 1024) -> TextScores:
     """The lecture's reconstruction: the first window scores all its positions from a zero

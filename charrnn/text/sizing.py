@@ -48,6 +48,59 @@ def choose_hidden(base: ModelConfig, n_train: int, budget_s: float | None,
 def measure_chars_per_sec(cfg: ModelConfig, batch: int, seq_len: int, device: torch.device,
                           autocast, steps: int = 2) -> float:
     """Training characters per second of a model shaped `cfg`: one untimed step, then `steps`."""
+    step = _step(cfg, batch, seq_len, device)
+    step(autocast)
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step(autocast)
+    _sync(device)
+    return steps * batch * seq_len / max(time.perf_counter() - start, 1e-9)
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+PROBE_SEQ = 32  # a timed step's window: short, the speed per character hardly depends on it
+
+
+def precision_speeds(cfg: ModelConfig, batch: int, seq_len: int, device: torch.device,
+                     rounds: int = 3) -> tuple[float, float]:
+    """Forward+backward chars/s of a model shaped `cfg` in fp32 and under bf16 autocast: one
+    untimed step in each, then `rounds` timed pairs, alternating so both see the same machine;
+    the fastest step of each counts (a busy machine only ever slows a step down)."""
+    from charrnn.runtime import autocast_factory
+
+    seq_len = max(1, min(seq_len, PROBE_SEQ))  # shorter windows understate bf16's gain
+    step = _step(cfg, batch, seq_len, device, optimize=False)
+    best = {"fp32": float("inf"), "bf16": float("inf")}
+    for r in range(rounds + 1):
+        for precision in best:
+            autocast = autocast_factory(precision, device)
+            _sync(device)
+            start = time.perf_counter()
+            step(autocast)
+            _sync(device)
+            if r:
+                best[precision] = min(best[precision], time.perf_counter() - start)
+    chars = batch * seq_len
+    return chars / max(best["fp32"], 1e-9), chars / max(best["bf16"], 1e-9)
+
+
+def default_precision_speeds(hidden_size: int) -> tuple[float, float]:
+    """precision_speeds of train-text's default model of this width on the CPU."""
+    cfg = ModelConfig(input_size=96, output_size=96, embed=64, hidden_size=hidden_size,
+                      num_layers=2, tokens=True)
+    return precision_speeds(cfg, 32, PROBE_SEQ, torch.device("cpu"))
+
+
+def _step(cfg: ModelConfig, batch: int, seq_len: int, device: torch.device,
+          optimize: bool = True):
+    """One training step of a fresh model shaped `cfg` on random data, as a function;
+    optimize=False: forward and backward only (the optimizer's fp32 update is the same work
+    in either precision)."""
     from charrnn.text.losses import sequence_loss
     from charrnn.model import RecurrentNet
 
@@ -56,21 +109,14 @@ def measure_chars_per_sec(cfg: ModelConfig, batch: int, seq_len: int, device: to
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.randint(0, cfg.input_size, (batch, seq_len), generator=gen).to(device)
     y = torch.randint(0, cfg.output_size, (batch, seq_len), generator=gen).to(device)
-    start = 0.0
-    for step in range(steps + 1):
-        if step == 1:
-            _sync(device)
-            start = time.perf_counter()
+
+    def step(autocast):
         with autocast():
             logits, _ = model(x)
             loss = sequence_loss(logits, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        optimizer.step()
-    _sync(device)
-    return steps * batch * seq_len / max(time.perf_counter() - start, 1e-9)
+        if optimize:
+            optimizer.step()
 
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    return step

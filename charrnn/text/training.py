@@ -128,10 +128,11 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
                      resume: Path | None, quiet: bool, init_from: Path | None = None
                      ) -> TrainingSetup:
     from charrnn.distributed import from_main, init_world
-    from charrnn.runtime import autocast_factory, resolve_device, resolve_precision, setup_device
+    from charrnn.runtime import (PROBES, autocast_factory, resolve_device, resolve_precision,
+                                 setup_device)
     from charrnn.text.corpus import load_corpus
     from charrnn.text.data import Vocab, corpus_name
-    from charrnn.text.sizing import measure_chars_per_sec
+    from charrnn.text.sizing import measure_chars_per_sec, precision_speeds
     from charrnn.text.task import split_text
 
     if init_from is not None and resume is not None:
@@ -160,7 +161,9 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
     measured: dict[int, float] = {}
 
     def speed(cfg: ModelConfig, batch: int, seq_len: int) -> float:
-        precision = resolve_precision(options.get("precision") or "auto", device, cfg.hidden_size)
+        precision = resolve_precision(  # auto on CPU: bf16 where this shape trains faster in it
+            options.get("precision") or "auto", device, cfg.hidden_size,
+            measure=lambda: precision_speeds(cfg, batch, seq_len, device))
         measured[cfg.hidden_size] = measure_chars_per_sec(cfg, batch, seq_len, device,
                                                           autocast_factory(precision, device))
         return measured[cfg.hidden_size]
@@ -170,17 +173,25 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
     model_cfg, train_cfg = resolve_configs(options, len(loaded.ids), len(loaded.vocab),
                                            resumed_meta, speed)
     model_cfg = replace(model_cfg, hidden_size=from_main(model_cfg.hidden_size, world))
+    precision = resolve_precision(
+        train_cfg.precision, device, model_cfg.hidden_size,
+        measure=lambda: precision_speeds(model_cfg, train_cfg.batch_size or 1, text_cfg.seq_len,
+                                         device))
+    precision = from_main(precision, world)  # measured per process: rank 0's choice for all
+    probe = PROBES.get(model_cfg.hidden_size) if train_cfg.precision == "auto" else None
     if measured and not quiet and world.is_main:
         speeds = ", ".join(f"{w}: {v:,.0f}" for w, v in sorted(measured.items(), reverse=True))
         print(f"note: --hidden {model_cfg.hidden_size} fits the data and the "
               f"{train_cfg.time_budget:g} s budget on this machine (training chars/s by width: "
-              f"{speeds}); give --hidden to choose", file=sys.stderr)
+              f"{speeds}){'; ' + probe.note() if probe else ''}; give --hidden to choose",
+              file=sys.stderr)
+    elif probe is not None and device.type == "cpu" and not quiet and world.is_main:
+        print(f"note: {probe.note()}", file=sys.stderr)
     name = corpus_name(corpus)
     data = split_text(loaded.ids, loaded.vocab, name, text_cfg.seq_len, train_cfg.val_frac,
                       text_cfg.sliding)
     if world.distributed and text_cfg.sliding:
         raise CharrnnError("--sliding trains in one process; run it without torchrun")
-    precision = resolve_precision(train_cfg.precision, device, model_cfg.hidden_size)
     if parent is not None:
         from charrnn.text.finetune import lineage as parent_lineage
 
