@@ -23,11 +23,13 @@ CURVE_POINTS = 60  # test windows previewed each epoch (sparkline)
 SHOWN_POINTS = 4  # of which shown as numbers
 
 
-# The lecture's training: Adam 0.01, 500 full-batch steps, no clipping, constant rate; and a
-# fifth of the fitting windows held out, since they choose the baseline, the best epoch and the
-# intervals (with 0.1, over 3 seeds each: trend x season 0.395 of persistence's RMSE against
-# 0.348 with 0.2, a noisy cycle 0.852 against 0.829)
-SERIES_TRAINING = TrainConfig(lr=0.01, epochs=500, grad_clip=0.0, batch_size=None, val_frac=0.2)
+# The lecture's training: Adam 0.01, 500 full-batch steps, no clipping, constant rate; and 30%
+# of the fitting windows held out, since they choose the baseline, the best epoch and calibrate
+# the intervals. With 0.1, over 3 seeds each: trend x season 0.395 of persistence's RMSE against
+# 0.348 with 0.2, a noisy cycle 0.852 against 0.829. With 0.2 the windows that chose the best
+# epoch made the intervals too narrow on a season + Gaussian noise (80% covered 74.0%, 95%
+# 89.4%, 3 seeds, hidden 20); with 0.3: 82.1% and 93.3%
+SERIES_TRAINING = TrainConfig(lr=0.01, epochs=500, grad_clip=0.0, batch_size=None, val_frac=0.3)
 
 
 class SeriesWindows:
