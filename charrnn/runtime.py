@@ -76,6 +76,11 @@ class PrecisionProbe:
     def choice(self) -> str:
         return choose_cpu_precision(self.fp32, self.bf16)
 
+    def fact(self) -> str:
+        """The run header's short form."""
+        return (f"{self.choice} by measurement (bf16 {self.bf16 / max(self.fp32, 1e-9):.2f}x "
+                f"fp32)")
+
     def note(self) -> str:
         return (f"--precision auto chose {self.choice} (forward+backward chars/s at --hidden "
                 f"{self.hidden_size}: bf16 {self.bf16:,.0f}, fp32 {self.fp32:,.0f}, "

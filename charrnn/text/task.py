@@ -60,16 +60,17 @@ class TextTask:
     initial_margin = 0.0
 
     def __init__(self, data: TextData, cfg: TextConfig, seed: int = 0,
-                 lineage: dict | None = None):
+                 lineage: dict | None = None, facts: list[str] = ()):
         self.data, self.cfg, self.seed = data, cfg, seed
         self.lineage = lineage  # fine-tuned: the checkpoint it started from (`init_from`)
+        self.facts = list(facts)  # more for the run's header (what --precision auto measured)
 
     def name(self) -> str:
         return self.data.name
 
     def start_facts(self) -> list[str]:
         return [f"{self.data.chars:,} chars", f"vocab {len(self.data.vocab)}",
-                f"seq {self.cfg.seq_len}"]
+                f"seq {self.cfg.seq_len}", *self.facts]
 
     def batches(self, train: TrainConfig, world: World):
         if self.cfg.sliding:

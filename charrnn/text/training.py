@@ -105,12 +105,14 @@ class TrainingSetup:
     world: object  # distributed.World
     init_from: object = None  # checkpoint.Checkpoint | None: fine-tune from its weights
     lineage: dict | None = None  # recorded as `init_from` in every checkpoint of the run
+    precision_fact: str | None = None  # what --precision auto measured, for the run's header
 
     def trainer(self, listeners=()):
         from charrnn.engine.trainer import Trainer
         from charrnn.text.task import TextTask
 
-        task = TextTask(self.data, self.text_cfg, self.train_cfg.seed, self.lineage)
+        task = TextTask(self.data, self.text_cfg, self.train_cfg.seed, self.lineage,
+                        [self.precision_fact] if self.precision_fact else [])
         trainer = Trainer(task, self.model_cfg, self.train_cfg, self.out, self.device,
                           self.precision, listeners, self.resumed, self.world)
         if self.init_from is not None:  # before any step; the optimizer starts fresh
@@ -173,6 +175,12 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
     model_cfg, train_cfg = resolve_configs(options, len(loaded.ids), len(loaded.vocab),
                                            resumed_meta, speed)
     model_cfg = replace(model_cfg, hidden_size=from_main(model_cfg.hidden_size, world))
+    name = corpus_name(corpus)
+    data = split_text(loaded.ids, loaded.vocab, name, text_cfg.seq_len, train_cfg.val_frac,
+                      text_cfg.sliding)
+    if world.distributed and text_cfg.sliding:
+        raise CharrnnError("--sliding trains in one process; run it without torchrun")
+    # measured once the data is known to be good, so a refused run measures nothing
     precision = resolve_precision(
         train_cfg.precision, device, model_cfg.hidden_size,
         measure=lambda: precision_speeds(model_cfg, train_cfg.batch_size or 1, text_cfg.seq_len,
@@ -185,13 +193,7 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
               f"{train_cfg.time_budget:g} s budget on this machine (training chars/s by width: "
               f"{speeds}){'; ' + probe.note() if probe else ''}; give --hidden to choose",
               file=sys.stderr)
-    elif probe is not None and device.type == "cpu" and not quiet and world.is_main:
-        print(f"note: {probe.note()}", file=sys.stderr)
-    name = corpus_name(corpus)
-    data = split_text(loaded.ids, loaded.vocab, name, text_cfg.seq_len, train_cfg.val_frac,
-                      text_cfg.sliding)
-    if world.distributed and text_cfg.sliding:
-        raise CharrnnError("--sliding trains in one process; run it without torchrun")
+    fact = probe.fact() if probe is not None and device.type == "cpu" else None
     if parent is not None:
         from charrnn.text.finetune import lineage as parent_lineage
 
@@ -199,7 +201,7 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
     else:
         lineage = resumed.meta.get("init_from") if resumed is not None else None
     return TrainingSetup(data, model_cfg, train_cfg, text_cfg, out, device, precision, resumed,
-                         world, parent, lineage)
+                         world, parent, lineage, fact)
 
 
 def _parent(path: Path, options: dict) -> checkpoint.Checkpoint:
