@@ -72,9 +72,8 @@ def train_fold(series, origin: int, options: dict, model, train_cfg, cfg, device
                            f"{cfg.window} and --horizon {cfg.horizon}; give a smaller --test-frac "
                            f"or fewer --folds")
     cfg = replace(cfg, test_frac=1 / windows)  # one test window: the forecast from the origin
-    commands.fit_series(fold, model, train_cfg, cfg, options.get("transform") or "auto",
-                        options.get("baseline") or "auto", device, out,
-                        lambda make: make(()).run())
+    commands.fit_series(fold, model, train_cfg, cfg, *commands.asked_choices(options), device,
+                        out, lambda make: make(()).run())
     return out
 
 

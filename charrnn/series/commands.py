@@ -74,8 +74,6 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
     from charrnn.engine.session import train_with_views
     from charrnn.runtime import resolve_device
     from charrnn.series.table import load_series
-    from charrnn.configure import check_writable
-    from charrnn.text.data import corpus_name
 
     resumed = checkpoint.load(resume, kind="series", prefer="last") if resume is not None else None
     model, train_cfg, cfg = series_configs(options, resumed.meta if resumed else None)
@@ -91,15 +89,11 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
     transform, baseline = cfg.transform, cfg.baseline
     if resumed is None:
         cfg = resolve_season_and_window(cfg, series, options, train_cfg.val_frac)
-        transform = options.get("transform") or "auto"
-        baseline = options.get("baseline") or "auto"
+        transform, baseline = asked_choices(options)
     if cfg.scale_fit == "all":
         note("warning: --scale-fit all fits the scaling on every row, test rows included: the test "
              "part leaks into training (the lecture's protocol, for comparison only)", quiet)
-    if out is None:
-        out = resumed.path.parent if resumed is not None else Path("checkpoints") / (
-            "stdin-series" if csv == "-" else corpus_name(csv))
-    check_writable(out)
+    out = run_folder(out, csv, resumed)
     end, _ = fit_series(series, model, train_cfg, cfg, transform, baseline, device, out,
                         lambda make: train_with_views(make, out, json_out, quiet, lock=False),
                         resumed, quiet)
@@ -108,13 +102,28 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
         print(end.best_path)
 
 
+def asked_choices(options: dict) -> tuple[str, str]:
+    """(--transform, --baseline) of a new run, auto where not given."""
+    return options.get("transform") or "auto", options.get("baseline") or "auto"
+
+
+def run_folder(out: Path | None, csv: str, resumed) -> Path:
+    """--out, else the resumed run's folder, else checkpoints/<data name>; checked writable."""
+    from charrnn.configure import check_writable
+    from charrnn.text.data import corpus_name
+
+    if out is None:
+        out = resumed.path.parent if resumed is not None else Path("checkpoints") / (
+            "stdin-series" if csv == "-" else corpus_name(csv))
+    check_writable(out)
+    return out
+
+
 def train_many(csv: str, options: dict, model, train_cfg, cfg, device, out: Path | None,
                resumed, json_out: bool, quiet: bool) -> None:
     """train-series --id: one global model over every series of a long-format file."""
-    from charrnn.configure import check_writable
     from charrnn.engine.session import train_with_views
     from charrnn.series.panel import fit_panel, load_panel, resolve_panel_config
-    from charrnn.text.data import corpus_name
 
     panel = load_panel(csv, cfg.id_column, cfg.target or None, cfg.features or None, cfg.fill,
                        trained=resumed is not None, future=cfg.future)
@@ -123,13 +132,9 @@ def train_many(csv: str, options: dict, model, train_cfg, cfg, device, out: Path
     transform, baseline = cfg.transform, cfg.baseline
     if resumed is None:
         cfg = resolve_panel_config(cfg, panel, options, train_cfg.val_frac)
-        transform = options.get("transform") or "auto"
-        baseline = options.get("baseline") or "auto"
-        cfg = replace(cfg, transform=transform, baseline=baseline)
-    if out is None:
-        out = resumed.path.parent if resumed is not None else Path("checkpoints") / (
-            "stdin-series" if csv == "-" else corpus_name(csv))
-    check_writable(out)
+        transform, baseline = asked_choices(options)
+        cfg = replace(cfg, transform=transform, baseline=baseline)  # chosen per series
+    out = run_folder(out, csv, resumed)
     for line in panel.notes:
         note(line, quiet)
     end, _ = fit_panel(panel, model, train_cfg, cfg, transform, baseline, device, out,

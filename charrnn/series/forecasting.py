@@ -80,14 +80,7 @@ def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
         check_plot_path(plot)
     cal = ckpt.meta.get("conformal")
     notes: list[str] = []  # printed once the data has been read and scored
-    if levels:
-        levels = intervals.check_levels(levels)
-        intervals.require(cal, "--level")
-    elif cal:  # the default levels, those the validation windows can calibrate
-        levels = [v for v in intervals.DEFAULT_LEVELS if intervals.reachable(cal, v)]
-        if len(levels) < len(intervals.DEFAULT_LEVELS):
-            notes.append(f"note: {cal['windows']} validation windows calibrate intervals up to "
-                         f"{100 * cal['windows'] / (cal['windows'] + 1):.3g}% only")
+    levels = intervals.levels_to_score(cal, levels, notes)
     model, cfg, scaler, coder = load_forecaster(ckpt, device_name)
     series = read_like_training(data, cfg)
     part = rebuild(series, cfg.window, cfg.horizon, cfg.test_frac, scaler, coder).part(
@@ -185,15 +178,8 @@ def forecast(ckpt_path: Path, csv: str, steps: int, device_name: str, levels=Non
         from charrnn.series.panel_forecasting import forecast_many
 
         return forecast_many(ckpt, csv, steps, device_name, levels)
-    levels = intervals.check_levels(levels or [])
-    if levels:
-        cal = intervals.require(ckpt.meta.get("conformal"), "--level")
-        horizon = len(cal["residuals_per_step"])
-        if steps > horizon:
-            raise CharrnnError(f"--level with --steps {steps}: intervals are calibrated for "
-                               f"the {horizon} step(s) the model predicts at once; iterated "
-                               f"steps have none. Use --steps {horizon}, or train with a larger "
-                               f"--horizon")
+    cal = ckpt.meta.get("conformal")
+    levels = intervals.forecast_levels(cal, levels, steps)
     model, cfg, scaler, coder = load_forecaster(ckpt, device_name)
     series = read_like_training(csv, cfg)
     predictions = forecast_values(model, cfg, scaler, coder, series, steps)

@@ -60,6 +60,36 @@ def require(cal: dict | None, what: str) -> dict:
     return cal
 
 
+def levels_to_score(cal: dict | None, levels, notes: list) -> list[float]:
+    """`eval`'s levels: those asked (checked; an error without a calibration), else the default
+    levels the calibration's windows can reach (a note when not all)."""
+    if levels:
+        levels = check_levels(levels)
+        require(cal, "--level")
+        return levels
+    if not cal:
+        return []
+    found = [v for v in DEFAULT_LEVELS if reachable(cal, v)]
+    if len(found) < len(DEFAULT_LEVELS):
+        notes.append(f"note: {cal['windows']} validation windows calibrate intervals up to "
+                     f"{100 * cal['windows'] / (cal['windows'] + 1):.3g}% only")
+    return found
+
+
+def forecast_levels(cal: dict | None, levels, steps: int) -> list[float]:
+    """`forecast`'s levels, checked: a calibration is needed, and covers the steps predicted at
+    once only (iterated steps have none)."""
+    levels = check_levels(levels or [])
+    if levels:
+        horizon = len(require(cal, "--level")["residuals_per_step"])
+        if steps > horizon:
+            raise CharrnnError(f"--level with --steps {steps}: intervals are calibrated for "
+                               f"the {horizon} step(s) the model predicts at once; iterated "
+                               f"steps have none. Use --steps {horizon}, or train with a larger "
+                               f"--horizon")
+    return levels
+
+
 def reachable(cal: dict, level: float) -> bool:
     """Whether the calibration's windows are enough for this level (else quantiles refuses)."""
     n = min(len(row) for row in cal["residuals_per_step"])

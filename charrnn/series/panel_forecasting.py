@@ -53,8 +53,8 @@ def evaluate_many(ckpt, data: str, json_out: bool, device_name: str, all_rows: b
     if plot is not None:
         raise CharrnnError("--plot: draws one series; this model forecasts many (score it "
                            "without --plot, or train on one series)")
-    levels = intervals.check_levels(levels) if levels else None
     notes: list[str] = []
+    levels = intervals.levels_to_score(ckpt.meta["panel"].get("conformal_units"), levels, notes)
     model, cfg, found = load_many(ckpt, data, device_name, notes)
     results = []
     for m in found:
@@ -67,15 +67,12 @@ def evaluate_many(ckpt, data: str, json_out: bool, device_name: str, all_rows: b
         r = series_metrics(m.series, part, pred, m.coder,
                            season if season is not None else cfg.season, notes,
                            train_rows=m.train_rows or None)
-        cal = m.calibration
-        wanted = levels if levels is not None else [
-            v for v in intervals.DEFAULT_LEVELS if cal and intervals.reachable(cal, v)]
-        if wanted:
-            intervals.require(cal, "--level")
+        if levels:  # one pooled calibration, in this series' units
             scale = mase_scale(m.series.target_values[:m.train_rows],
                                season if season is not None else cfg.season)
             r["intervals"] = [intervals.interval_scores(
-                *intervals.bounds(pred, cal, level), part.y, level, scale) for level in wanted]
+                *intervals.bounds(pred, m.calibration, level), part.y, level, scale)
+                for level in levels]
         results.append({"id": m.key, **r})
     if not results:
         raise CharrnnError(f"data {data}: no series holds a window to score")
@@ -142,16 +139,9 @@ def forecast_many(ckpt, csv: str, steps: int, device_name: str, levels=None) -> 
     from charrnn.series import intervals
     from charrnn.series.table import next_dates
 
-    levels = intervals.check_levels(levels or [])
+    levels = intervals.forecast_levels(ckpt.meta["panel"].get("conformal_units"), levels, steps)
     notes: list[str] = []
     model, cfg, found = load_many(ckpt, csv, device_name, notes)
-    if levels:
-        cal = intervals.require(ckpt.meta["panel"].get("conformal_units"), "--level")
-        if steps > len(cal["residuals_per_step"]):
-            raise CharrnnError(f"--level with --steps {steps}: intervals are calibrated for the "
-                               f"{len(cal['residuals_per_step'])} step(s) the model predicts at "
-                               f"once; use --steps {len(cal['residuals_per_step'])}, or train "
-                               f"with a larger --horizon")
     rows = []
     for m in found:
         if len(m.series) < cfg.window:
