@@ -25,7 +25,7 @@ META_KEY = "charrnn"
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 # the largest model this loader reads; the CLI refuses larger sizes up front (configure.py)
 MAX_SIZES = {"input_size": 1 << 21, "output_size": 1 << 21, "hidden_size": 1 << 16,
-             "num_layers": 64, "embed": 1 << 16}
+             "num_layers": 64, "embed": 1 << 16, "ensemble": 1 << 10}
 _DTYPES = {"F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL"}
 _V1_TEXT_TASK = ("seq_len", "sliding")
 _V1_SERIES_TASK = ("window", "horizon", "test_frac", "scale_fit", "target_mode", "loss", "target",
@@ -270,7 +270,7 @@ def _check_series_meta(meta: dict) -> None:
 def _check_shapes(header: dict, meta: dict, name: str) -> None:
     """The model the metadata describes must have exactly the tensors the file holds."""
     from charrnn.config import ModelConfig, check_types, from_dict
-    from charrnn.model import RecurrentNet
+    from charrnn.model import build_model
 
     try:
         check_types(ModelConfig, meta["model"])
@@ -281,10 +281,13 @@ def _check_shapes(header: dict, meta: dict, name: str) -> None:
                 and 0 < cfg.output_size <= MAX_SIZES["output_size"]
                 and 0 < cfg.hidden_size <= MAX_SIZES["hidden_size"]
                 and 0 < cfg.num_layers <= MAX_SIZES["num_layers"]
-                and 0 <= cfg.embed <= MAX_SIZES["embed"]):
+                and 0 <= cfg.embed <= MAX_SIZES["embed"]
+                and cfg.ensemble <= MAX_SIZES["ensemble"]):
             raise ValueError("model sizes out of range")
+        if meta["kind"] == "text" and cfg.ensemble != 1:
+            raise ValueError("a text model is one network, not an ensemble")
         with torch.device("meta"):
-            expected = {f"model.{k}": list(v.shape) for k, v in RecurrentNet(cfg).state_dict().items()}
+            expected = {f"model.{k}": list(v.shape) for k, v in build_model(cfg).state_dict().items()}
     except (TypeError, ValueError) as e:
         raise CharrnnError(f"{name}: invalid model metadata ({e})") from None
     for key, shape in expected.items():

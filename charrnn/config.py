@@ -25,10 +25,13 @@ class ModelConfig:
     num_layers: int = 2
     dropout: float = 0.0
     tokens: bool = True  # integer ids in (text) or real-valued features in (series)
+    ensemble: int = 1  # networks of this shape trained side by side, their outputs averaged
 
     def __post_init__(self):
         if self.cell not in CELLS:
             raise ValueError(f"cell must be one of {CELLS}, not {self.cell!r}")
+        if self.ensemble < 1:
+            raise ValueError(f"ensemble must be 1 or more, not {self.ensemble}")
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ def parse_duration(value: str | None) -> float | None:
 
 
 MODEL_OPTIONS = {"cell": "cell", "hidden": "hidden_size", "layers": "num_layers", "embed": "embed",
-                 "dropout": "dropout"}
+                 "dropout": "dropout", "ensemble": "ensemble"}
 
 
 def refuse_new_shape(given: dict, model_cfg: ModelConfig) -> None:

@@ -158,6 +158,7 @@ CASES = [
     ("train-series gap", lambda t, c: (["train-series", _csv(t, GOOD_CSV.replace(",9.25", ","))], None, "close")),
     ("train-series too few rows", lambda t, c: (["train-series", _csv(t, "a,b\n1,2\n3,4\n5,6\n")], None, "rows")),
     ("train-series unknown target", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--target", "volume"], None, "volume")),
+    ("train-series ensemble of none", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--ensemble", "0"], None, "--ensemble")),
     ("train-series unknown feature", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--features", "open,high"], None, "high")),
     ("train-series test-frac 1", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--test-frac", "1"], None, "--test-frac")),
     ("train-series negative val-frac", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--val-frac", "-0.5"], None, "--val-frac")),

@@ -1,8 +1,10 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
 from charrnn.config import ModelConfig
-from charrnn.model import RecurrentNet, detach_state
+from charrnn.model import Ensemble, RecurrentNet, build_model, detach_state
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -35,3 +37,50 @@ def test_series_input_and_many_to_one_head():
 def test_lstm_forget_gate_bias_starts_at_one():
     model = RecurrentNet(ModelConfig(input_size=3, output_size=3, hidden_size=4, num_layers=1))
     assert torch.all(model.rnn.bias_ih_l0[4:8] == 1) and torch.all(model.rnn.bias_hh_l0[4:8] == 0)
+
+
+def _ensemble(cell, layers, members=4):
+    cfg = ModelConfig(cell=cell, input_size=3, output_size=2, embed=0, hidden_size=5,
+                      num_layers=layers, tokens=False, ensemble=members)
+    nets = [RecurrentNet(replace(cfg, ensemble=1)) for _ in range(members)]
+    packed = Ensemble(cfg)
+    packed.pack(nets)
+    return packed, nets
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("layers", [1, 2])
+def test_packed_ensemble_is_its_members_side_by_side(cell, layers):
+    packed, nets = _ensemble(cell, layers)
+    x = torch.randn(7, 9, 3)
+    alone = torch.stack([net.forward_last(x) for net in nets])  # (M, B, H)
+    assert torch.allclose(packed.forward_members(x), alone, atol=1e-6)
+    assert torch.allclose(packed.forward_last(x), alone.mean(0), atol=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_ensemble_members_train_apart(cell):
+    """Adam steps on one member's loss move that member only; the blocks between members
+    stay exactly zero, so the packed network stays M separate networks."""
+    packed, nets = _ensemble(cell, 2)
+    x = torch.randn(7, 9, 3)
+    before = packed.forward_members(x).detach()
+    opt = torch.optim.Adam(packed.parameters(), lr=0.05)
+    for _ in range(3):
+        opt.zero_grad()
+        (packed.forward_members(x)[1] ** 2).sum().backward()
+        opt.step()
+    after = packed.forward_members(x).detach()
+    moved = (after - before).abs().amax(dim=(1, 2))
+    assert moved[1] > 1e-3 and torch.all(moved[[0, 2, 3]] == 0)
+    for name, p in packed.named_parameters():
+        mask = getattr(packed, "mask_" + name.replace(".", "_"))
+        assert torch.all(p[mask == 0] == 0), name
+
+
+def test_build_model_gives_one_network_or_an_ensemble():
+    cfg = ModelConfig(input_size=2, output_size=1, tokens=False, hidden_size=4, num_layers=1)
+    assert isinstance(build_model(cfg), RecurrentNet)
+    assert isinstance(build_model(replace(cfg, ensemble=3)), Ensemble)
+    with pytest.raises(ValueError):
+        replace(cfg, ensemble=0)

@@ -281,3 +281,32 @@ def test_default_window_reads_two_detected_seasons(tmp_path):
     train(data, tmp_path / "n", *FAST, "--season", "none", "--quiet")
     task = checkpoint.load(tmp_path / "n", kind="series").meta["task"]
     assert task["season"] is None and task["window"] == 7 and task["baseline"] == "persistence"
+
+
+def test_ensemble_trains_members_apart_and_scores_their_mean(tmp_path):
+    """--ensemble 3: one checkpoint, three networks; eval, forecast and the intervals use their
+    mean; a resume keeps the ensemble and refuses another size."""
+    import torch
+
+    from charrnn import checkpoint
+    from charrnn.series.commands import load_forecaster
+
+    data = seasonal_csv(tmp_path / "s.csv", n=120)
+    train(data, tmp_path / "e", *FAST, "--quiet", "--window", "7", "--ensemble", "3")
+    ckpt = checkpoint.load(tmp_path / "e", kind="series")
+    assert ckpt.meta["model"]["ensemble"] == 3
+    model = load_forecaster(ckpt, "cpu")[0]
+    x = torch.randn(4, 7, model.cfg.input_size)
+    members = model.forward_members(x)
+    assert members.shape == (3, 4, 1) and torch.allclose(model.forward_last(x), members.mean(0))
+    h, w = model.cfg.hidden_size, model.rnn.weight_hh_l0  # each from its own initial weights
+    assert not torch.allclose(w[:h, :h], w[h:2 * h, h:2 * h]) and torch.all(w[:h, h:] == 0)
+    assert evaluate(tmp_path / "e", data)["n"] > 0
+    result = run("forecast", "--ckpt", tmp_path / "e", data, "--steps", "3")
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 4
+    result = run("forecast", "--ckpt", tmp_path / "e", data, "--level", "80")
+    assert result.exit_code == 0 and result.stdout.splitlines()[0].endswith("lo80,hi80")
+    clean_error(run("train-series", data, "--resume", tmp_path / "e", "--ensemble", "2",
+                    "--epochs", "8"), "--ensemble 2", "resumed model has 3")
+    assert run("train-series", data, "--resume", tmp_path / "e", "--epochs", "8",
+               "--quiet").exit_code == 0

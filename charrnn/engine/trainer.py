@@ -27,7 +27,7 @@ from charrnn.engine.state import RunState, optimizer_from_tensors, payload, rest
 from charrnn.engine.task import Task
 from charrnn.errors import (EXIT_INTERRUPTED, EXIT_TERMINATED, CharrnnError, Interrupted,
                             TrainingFailed)
-from charrnn.model import RecurrentNet, count_parameters, detach_state, float_state
+from charrnn.model import build_model, count_parameters, detach_state, float_state
 from charrnn.runtime import StopSignals, autocast_factory
 
 Listener = Callable[[object], None]
@@ -50,7 +50,7 @@ class Trainer:
                                     for listener in wanting], default=PREVIEW_SECONDS)
         self.autocast = autocast_factory(precision, device)
         torch.manual_seed(cfg.seed)
-        self.model = RecurrentNet(model_cfg)
+        self.model = build_model(model_cfg)
         task.init_model(self.model)
         self.model.to(device)
         self.net = self.model  # what the training step calls: DDP-wrapped across processes

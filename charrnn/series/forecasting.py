@@ -41,12 +41,12 @@ def load_forecaster(ckpt, device_name: str):
 
 def network(ckpt, model_cfg, device_name: str):
     """The checkpoint's weights in a model on the device, in eval mode."""
-    from charrnn.model import RecurrentNet
+    from charrnn.model import build_model
     from charrnn.runtime import resolve_device, setup_device
 
     device = resolve_device(device_name)
     setup_device(device)
-    model = RecurrentNet(model_cfg)
+    model = build_model(model_cfg)
     model.load_state_dict(ckpt.group("model"))
     return model.to(device).eval()
 

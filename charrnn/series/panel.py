@@ -166,11 +166,10 @@ def fit_panel(panel: Panel, model: dict, train_cfg, cfg: SeriesConfig, transform
               baseline: str, device, out, run, say=lambda line: None, resumed=None):
     """Prepare every series (`say`ing which are skipped), then train one model on all of them
     under the lock of `out`. Returns (TrainEnd, the PanelTask trained)."""
-    from charrnn.config import ModelConfig
     from charrnn.engine.lock import run_lock
     from charrnn.engine.trainer import Trainer
     from charrnn.runtime import setup_device
-    from charrnn.series.task import cpu_threads, model_config
+    from charrnn.series.task import cpu_threads, model_config, model_work
 
     setup_device(device)
     precision = "fp32" if train_cfg.precision == "auto" else train_cfg.precision
@@ -180,11 +179,9 @@ def fit_panel(panel: Panel, model: dict, train_cfg, cfg: SeriesConfig, transform
         say(line)
     task = PanelTask(ids, parts, cfg, panel, device)
     inputs = len(parts[0].series.features) + parts[0].coder.extra_inputs
-    model_cfg = model if isinstance(model, ModelConfig) else model_config(
-        model["cell"], model["hidden"], model["layers"], inputs, cfg.horizon)
+    model_cfg = model_config(model, inputs, cfg.horizon)
     rows = sum(len(p.series) for p in parts)
-    with run_lock(out), cpu_threads(device, rows * model_cfg.hidden_size ** 2
-                                    * model_cfg.num_layers):
+    with run_lock(out), cpu_threads(device, model_work(model_cfg, rows)):
         end = run(lambda views: Trainer(task, model_cfg, train_cfg, out, device, precision,
                                         views, resumed))
     return end, task

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ import torch
 from charrnn.config import ModelConfig, SeriesConfig, TrainConfig, to_dict
 from charrnn.distributed import World
 from charrnn.errors import CharrnnError
-from charrnn.model import RecurrentNet
+from charrnn.model import Ensemble, RecurrentNet
 from charrnn.series.prepare import Prepared, Windows, pick, take
 
 CURVE_POINTS = 60  # test windows previewed each epoch (sparkline)
@@ -111,10 +112,19 @@ def row_label(series, row: int) -> str:
     return f"line {series.lines[row]}" if series.lines else f"row {row + 1}"
 
 
-def model_config(cell: str, hidden_size: int, num_layers: int, n_features: int,
-                 horizon: int) -> ModelConfig:
-    return ModelConfig(cell=cell, input_size=n_features, output_size=horizon, embed=0,
-                       hidden_size=hidden_size, num_layers=num_layers, tokens=False)
+def model_config(model, n_features: int, horizon: int) -> ModelConfig:
+    """model: a resumed run's ModelConfig (kept as it is), or the options {"cell", "hidden",
+    "layers", "ensemble"} of a new one."""
+    if isinstance(model, ModelConfig):
+        return model
+    return ModelConfig(cell=model["cell"], input_size=n_features, output_size=horizon, embed=0,
+                       hidden_size=model["hidden"], num_layers=model["layers"], tokens=False,
+                       ensemble=model.get("ensemble", 1))
+
+
+def model_work(model_cfg: ModelConfig, rows: int) -> float:
+    """A step's multiply-adds, roughly: what decides the CPU threads (cpu_threads)."""
+    return rows * model_cfg.hidden_size ** 2 * model_cfg.num_layers * model_cfg.ensemble
 
 
 def predict(model: RecurrentNet, w: Windows, coder, batch: int = 4096) -> np.ndarray:
@@ -177,14 +187,29 @@ class SeriesTask:
             raise CharrnnError("train-series trains in one process; run it without torchrun")
         return SeriesWindows(*self._tensors(self.train), train.batch_size, train.seed)
 
-    def init_model(self, model: RecurrentNet) -> None:
-        lecture_init(model)
-        if self.cfg.target_mode == "delta":  # a zero output is persistence: start there
-            torch.nn.init.zeros_(model.head.weight)
-            torch.nn.init.zeros_(model.head.bias)
+    def init_model(self, model) -> None:
+        """The lecture's init for each member of an ensemble, one after the other."""
+        packed = isinstance(model, Ensemble)
+        nets = [RecurrentNet(replace(model.cfg, ensemble=1)) for _ in range(model.cfg.ensemble)
+                ] if packed else [model]
+        for net in nets:
+            lecture_init(net)
+            if self.cfg.target_mode == "delta":  # a zero output is the baseline: start there
+                torch.nn.init.zeros_(net.head.weight)
+                torch.nn.init.zeros_(net.head.bias)
+        if packed:
+            model.pack(nets)
 
     def loss(self, net, batch, carry):
+        """Each member of an ensemble minimises its own error (their gradients are what each
+        would get alone); the loss reported is the averaged prediction's."""
         x, t = batch
+        if isinstance(net, Ensemble):
+            outs = net.forward_members(x)  # (M, B, H)
+            sq = (outs - t) ** 2
+            objective = sq.sum() if self.cfg.loss == "sse" else sq.mean(dim=(1, 2)).sum()
+            reported = (outs.detach().mean(0) - t) ** 2
+            return objective, reported.mean() * self.to_scaled, None
         out = net.forward_last(x)  # (B, H)
         sq = (out - t) ** 2
         objective = sq.sum() if self.cfg.loss == "sse" else sq.mean()
