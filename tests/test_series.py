@@ -224,7 +224,7 @@ def train_small(tmp_path, mode="delta", epochs=5, listeners=(), seed=0, horizon=
     data = prepare(s, cfg.window, horizon, cfg.test_frac, train_cfg.val_frac, cfg.scale_fit, mode)
     task = SeriesTask(data, cfg, torch.device("cpu"))
     inputs = 1 + data.coder.extra_inputs  # a stationary series also reads its level
-    trainer = Trainer(task, model_config("lstm", 5, 1, inputs, horizon), train_cfg, tmp_path,
+    trainer = Trainer(task, model_config({"cell": "lstm", "hidden": 5, "layers": 1}, inputs, horizon), train_cfg, tmp_path,
                       torch.device("cpu"), "fp32", list(listeners))
     return trainer, data
 
@@ -297,3 +297,31 @@ def test_ctrl_c_saves_best_and_last_then_stops(tmp_path):
         trainer.run()
     assert e.value.exit_code == 130 and trainer.epoch == 2
     assert (tmp_path / "best.safetensors").exists() and (tmp_path / "last.safetensors").exists()
+
+
+@pytest.mark.parametrize("seasonal_rmse, chosen", [(9.4, "seasonal"), (9.6, "persistence"),
+                                                   (11.0, "persistence")])
+def test_a_seasonal_baseline_must_beat_persistence_on_validation_by_the_margin(
+        monkeypatch, seasonal_rmse, chosen):
+    """The rule, apart from the training: persistence scores 10 on the validation windows;
+    seasonal drift 10.5; a seasonal naive 6% better is chosen, one 4% better is not."""
+    from charrnn.series import selection
+
+    class Trial:  # what choose_by_training reads of a trainer
+        def __init__(self, task):
+            self.model, self.task = torch.nn.Linear(1, 1), task
+
+        def run(self):
+            pass
+
+        @property
+        def best_state(self):
+            return self.model.state_dict()
+
+    scored = {"persistence": 10.0, "seasonal": seasonal_rmse, "seasonal_drift": 10.5}
+    monkeypatch.setattr(selection, "rmse", lambda model, w, coder: scored[coder.baseline])
+    cfg = SeriesConfig(target="v", features=["v"], season=12, window=24)
+    best, scores = selection.choose_by_training(
+        seasonal_series(), cfg, SERIES_TRAINING, "none", torch.device("cpu"),
+        lambda task, train_cfg, out, views: Trial(task))
+    assert best == chosen and scores == scored
