@@ -14,16 +14,11 @@ from charrnn.config import TextConfig, TrainConfig, to_dict
 from charrnn.distributed import World, shard
 from charrnn.errors import CharrnnError
 from charrnn.text.data import SlidingWindows, StreamWindows, Vocab
-from charrnn.text.evaluate import predicted_strings, score_sliding, score_streams, stream_count
+from charrnn.text.evaluate import predicted_strings, score_sliding, score_stream
 from charrnn.text.losses import sequence_loss
 from charrnn.text.sampling import SamplingSettings, sample_text
 
-# validation scores the held-out tail as up to 64 parts side by side, each after reading the 256
-# characters before it (evaluate.score_streams, as `eval` does): at batch 64 the fused kernels
-# run near the training step's speed. The first round's 20,000-character streams from a zero
-# state ran 5 rows wide on tinyshakespeare's tail, and a run of 150 steps of 2 x 256 spent
-# seconds on its last validation alone
-VAL_STREAMS = 64
+VAL_CHARS_PER_STREAM = 20_000  # streams scored side by side; each starts from a zero state
 VAL_MAX_CHARS = 250_000  # per-epoch validation scores at most this much of the tail
 SHOWN_WINDOWS = 3
 SHOWN_WINDOW_MAX = 60
@@ -104,10 +99,10 @@ class TextTask:
         ids = ids[:VAL_MAX_CHARS]  # a 1 GB corpus must not spend an hour validating each epoch
         if self.cfg.sliding:
             return score_sliding(model, ids, self.cfg.seq_len).loss
+        streams = -(-len(ids) // VAL_CHARS_PER_STREAM)
         # in the training precision: on 2 x 512 bf16 scores the tinyshakespeare tail 2.7x faster
         # than fp32 and within 0.0003 nats of it (`charrnn eval` stays fp32)
-        streams = stream_count(len(ids), max_streams=VAL_STREAMS)
-        return score_streams(model, ids, streams=streams, autocast=autocast).loss
+        return score_stream(model, ids, streams=streams, autocast=autocast).loss
 
     def epoch_fields(self, model, val_loss, preview: bool) -> dict:
         if not preview:
