@@ -6,8 +6,8 @@ Each pair runs, as separate processes and in turn, the bare loop (benchmarks/anc
 --steps N --warmup 0 --sample-chars 0: start-up, data, N steps on the first 90% of the text
 and one pass over the last 10%, 64 streams wide) and `charrnn train-text DATA --max-steps N`
 of the same network (embedding 64, LSTM --layers x --hidden with charrnn's default dropout 0.1
-between layers, batch 64, seq 100, fp32), which scores the same tail 64 streams wide, writes
-its checkpoints and exits. The ratio is the bare loop's seconds over charrnn's (1.00: as
+between layers, batch 64, seq 100, fp32), which scores the same tail (in 20,000-character
+streams), writes its checkpoints and exits. The ratio is the bare loop's seconds over charrnn's (1.00: as
 fast); the table gives each pair and the median (the first charrnn run also encodes the corpus
 into a fresh cache). Then a 1-step run of each measures the fixed costs (start-up, data, the
 validation, the writes), and `import torch` and `charrnn --help` the start-up.
