@@ -145,9 +145,14 @@ def _seen(kind: str, meta: dict, train: dict, task: dict, epoch: int, window: in
     if per_epoch is None:
         return {"unit": "windows", "count": None, "approximate": True,
                 "how": "the split is not recorded"}
+    which = "training"
+    task = meta.get("task") if isinstance(meta.get("task"), dict) else {}
+    if task.get("retrain") and _count(split.get("val")) is not None:
+        per_epoch += _count(split.get("val"))  # retrained on both (horizon gaps aside)
+        which = "training and validation"
     part = window / windows_per_epoch if windows_per_epoch else 0.0
     return {"unit": "windows", "count": int(round(per_epoch * (epoch + part))),
-            "approximate": bool(window), "how": f"epochs x {per_epoch} training windows"}
+            "approximate": bool(window), "how": f"epochs x {per_epoch} {which} windows"}
 
 
 def _wall_time(meta: dict) -> float | None:

@@ -18,7 +18,8 @@ import torch
 from charrnn import checkpoint
 from conftest import CORPORA, run_cli
 
-SERIES = ["--hidden", "6", "--season", "none", "--device", "cpu"]
+# --no-retrain: the runs below are about the trainer (resume, limits), not retraining
+SERIES = ["--hidden", "6", "--season", "none", "--device", "cpu", "--no-retrain"]
 
 
 def series_csv(path: Path, n: int = 200, seed: int = 0) -> Path:

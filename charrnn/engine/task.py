@@ -27,6 +27,7 @@ class Task(Protocol):
     unit: str  # what a window's items are: "chars" | "windows"
     score_initial_model: bool  # validate before the first step (series: the baseline itself)
     initial_margin: float  # a trained epoch must beat the untrained model's loss by this share
+    final_is_best: bool  # no validation to choose an epoch: the last is the model (best too)
 
     def batches(self, cfg: TrainConfig, world: World) -> Batches: ...
     def init_model(self, model: RecurrentNet) -> None: ...

@@ -171,6 +171,10 @@ class Trainer:
             except TrainingFailed:
                 self.saver.save_best()  # validated weights from before the failure
                 raise
+            if self.task.final_is_best:
+                s.best_loss = s.history[-1]["train_loss"] if s.history else 0.0
+                s.best_epoch = s.epoch
+                self.saver.keep_best(self._payload())
             self._save()
         best = self.out_dir / "best.safetensors"
         last = self.out_dir / "last.safetensors"

@@ -46,7 +46,9 @@ FeaturesOpt = Annotated[Optional[str], typer.Option("--features", help="Comma-se
 WindowOpt = Annotated[Optional[int], typer.Option("--window", min=1, help="Rows the model reads per forecast [default: two seasons where the data allow, else 7].")]
 SeasonOpt = Annotated[Optional[str], typer.Option("--season", help="Rows per cycle: auto (detected from the training rows and the dates), none, or a number M [default: auto].")]
 TransformOpt = Annotated[Optional[Transform], typer.Option("--transform", help="The target as the network sees it: log for positive series whose swings grow with the level [default: auto].")]
-BaselineOpt = Annotated[Optional[Baseline], typer.Option("--baseline", help="What the network corrects: chosen by training on each of persistence, seasonal naive and seasonal naive with drift [default: auto].")]
+BaselineOpt = Annotated[Optional[Baseline], typer.Option("--baseline", help="What the forecast corrects: the one of persistence, seasonal naive and seasonal naive with drift whose linear model scores best on the validation windows [default: auto].")]
+LinearOpt = Annotated[Optional[str], typer.Option("--linear", help="A linear autoregression on the window, fitted by ridge least squares under the network (which corrects it): auto (used where it beats the baseline on the validation windows, its penalty chosen there), none, or a penalty [default: auto].")]
+RetrainOpt = Annotated[Optional[bool], typer.Option("--retrain/--no-retrain", help="After choosing the epochs on the validation windows, train the final model again on the training and validation windows together [default: retrain; not with --target-mode level].")]
 HorizonOpt = Annotated[Optional[int], typer.Option("--horizon", min=1, help="Steps predicted at once; H > 1 predicts 1..H ahead directly [default: 1].")]
 TestFracOpt = Annotated[Optional[float], typer.Option("--test-frac", **o.interval(0.0, 1.0, low_open=True, high_open=True), help="Last part of the windows held out for testing [default: 0.3].")]
 ScaleFitOpt = Annotated[Optional[ScaleFit], typer.Option("--scale-fit", help="Fit min-max scaling on the training rows, or on all rows (the lecture's leaky protocol) [default: train].")]
@@ -78,6 +80,7 @@ def train_series(
     csv: Csv, target: TargetOpt = None, features: FeaturesOpt = None, id_column: IdOpt = None,
     calendar: CalendarOpt = None, future: FutureOpt = None, window: WindowOpt = None,
     season: SeasonOpt = None, transform: TransformOpt = None, baseline: BaselineOpt = None,
+    linear: LinearOpt = None, retrain: RetrainOpt = None,
     horizon: HorizonOpt = None, test_frac: TestFracOpt = None, val_frac: ValFracOpt = None,
     scale_fit: ScaleFitOpt = None, target_mode: TargetModeOpt = None, loss: LossOpt = None,
     newest_first: NewestFirst = False, fill: Fill = False, cell: o.CellOpt = None,
@@ -98,7 +101,8 @@ def train_series(
     options = run_options(
         target=target, features=features, id_column=id_column, calendar=calendar,
         future=commands.split_names(future), window=window, season=season,
-        transform=transform, baseline=baseline, horizon=horizon, test_frac=test_frac,
+        transform=transform, baseline=baseline, linear=linear, retrain=retrain, horizon=horizon,
+        test_frac=test_frac,
         val_frac=val_frac, scale_fit=scale_fit, target_mode=target_mode, loss=loss,
         newest_first=newest_first, fill=fill, cell=cell, hidden=hidden, layers=layers,
         ensemble=ensemble, lr=lr,
@@ -135,6 +139,7 @@ def backtest(
     refit: Annotated[Refit, typer.Option("--refit", help="every: train again at each fold's origin; once: at the first only, then only forecast.")] = Refit.every,
     target: TargetOpt = None, features: FeaturesOpt = None, window: WindowOpt = None,
     season: SeasonOpt = None, transform: TransformOpt = None, baseline: BaselineOpt = None,
+    linear: LinearOpt = None, retrain: RetrainOpt = None,
     horizon: HorizonOpt = None, test_frac: TestFracOpt = None, val_frac: ValFracOpt = None,
     scale_fit: ScaleFitOpt = None, target_mode: TargetModeOpt = None, loss: LossOpt = None,
     newest_first: NewestFirst = False, fill: Fill = False, cell: o.CellOpt = None,
@@ -155,7 +160,8 @@ def backtest(
 
     options = run_options(
         target=target, features=features, window=window, season=season, transform=transform,
-        baseline=baseline, horizon=horizon, test_frac=test_frac, val_frac=val_frac,
+        baseline=baseline, linear=linear, retrain=retrain, horizon=horizon,
+        test_frac=test_frac, val_frac=val_frac,
         scale_fit=scale_fit, target_mode=target_mode, loss=loss, newest_first=newest_first,
         fill=fill, cell=cell, hidden=hidden, layers=layers,
         ensemble=ensemble, lr=lr, grad_clip=grad_clip,

@@ -49,6 +49,9 @@ class Coder:
     future: list = field(default_factory=list)  # columns known in advance
     future_scale: list = field(default_factory=list)  # their (low, span) on the training rows
     level: list | None = None  # (center, spread) of the transformed target: a level input
+    # the linear model the forecast blends with the network's: {"penalty", "weights"
+    # (inputs * W + 1, H), "share"} (linear.py)
+    linear: dict | None = None
 
     @property
     def extra_inputs(self) -> int:
@@ -114,9 +117,19 @@ class Coder:
             x = d / np.asarray(self.input_scale, np.float32)
         return np.ascontiguousarray(x, dtype=np.float32)
 
+    def linear_output(self, w) -> np.ndarray:
+        """The linear model's forecast for each window (N, H), in network output units."""
+        from charrnn.series.linear import apply
+
+        if not isinstance(w, Windows):
+            raise CharrnnError("internal: the linear model needs the Windows, not their last "
+                               "values")
+        return apply(self, w, self.linear["weights"])
+
     def encode(self, y: np.ndarray, w) -> np.ndarray:
-        """(N, H) real targets -> network outputs to learn. w: the Windows (or, for the
-        persistence baseline without a transform, their `last` values)."""
+        """(N, H) real targets -> network outputs to learn (the network learns them on its own;
+        a linear model is blended in when decoding). w: the Windows (or, for the persistence
+        baseline without a transform, their `last` values)."""
         if self.mode == "level":
             return (y - self.low) / self.span
         base = self._base(w)
@@ -126,9 +139,13 @@ class Coder:
         return (forward(y, self.transform) - forward(base, self.transform)) / self.scale
 
     def decode(self, out: np.ndarray, w) -> np.ndarray:
-        """(N, H) network outputs -> real predictions."""
+        """(N, H) network outputs -> real predictions: with a linear model, the blend of its
+        forecast (its share) and the network's."""
         if self.mode == "level":
             return out * self.span + self.low
+        if self.linear is not None:
+            share = self.linear["share"]
+            out = (1 - share) * out + share * self.linear_output(w)
         base = self._base(w)
         if self.out_scale is None and self.transform == "none":
             return base + out * self.delta_scale * self.span
@@ -142,7 +159,8 @@ class Coder:
                 "out_scale": self.out_scale, "target_index": self.target_index,
                 "residuals": self.residuals, "calendar": list(self.calendar),
                 "future": list(self.future), "future_scale": [list(v) for v in self.future_scale],
-                "level": None if self.level is None else list(self.level)}
+                "level": None if self.level is None else list(self.level),
+                "linear": self.linear}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Coder":
@@ -158,7 +176,11 @@ class Coder:
                    bool(d.get("residuals", False)), [str(v) for v in d.get("calendar", [])],
                    [str(v) for v in d.get("future", [])],
                    [[float(a), float(b)] for a, b in d.get("future_scale", [])],
-                   None if d.get("level") is None else [float(v) for v in d["level"]])
+                   None if d.get("level") is None else [float(v) for v in d["level"]],
+                   None if d.get("linear") is None else {
+                       "penalty": float(d["linear"]["penalty"]),
+                       "weights": [[float(v) for v in row] for row in d["linear"]["weights"]],
+                       "share": float(d["linear"]["share"])})
 
 
 def _rms(changes: np.ndarray, axis=None):

@@ -24,7 +24,7 @@ SERIES_MODEL = {"cell": "lstm", "hidden": 20, "layers": 1, "ensemble": 1}
 # (scaled RMSE 0.078 against 0.026 with 0.2)
 LECTURE_HIDDEN, LECTURE_VAL_FRAC = 10, 0.2
 SERIES_TASK_OPTIONS = ("window", "horizon", "test_frac", "scale_fit", "target_mode", "loss",
-                       "newest_first", "fill", "id_column", "calendar", "future")
+                       "newest_first", "fill", "id_column", "calendar", "future", "linear")
 FLAGS = {"id_column": "--id"}  # options whose flag is not the field's name
 
 
@@ -46,6 +46,8 @@ def series_configs(options: dict, resumed: dict | None):
     from charrnn.configure import given_options, parse_duration, refuse_new_shape
 
     given = given_options(options)
+    if "linear" in given:
+        given["linear"] = check_linear(given["linear"])
     if "time_budget" in given:
         given["time_budget"] = parse_duration(given["time_budget"])
     train_fields = {k: v for k, v in given.items() if k in TrainConfig.__dataclass_fields__}
@@ -65,7 +67,10 @@ def series_configs(options: dict, resumed: dict | None):
     if given.get("target_mode") == "level":
         model["hidden"] = given.get("hidden", LECTURE_HIDDEN)
         train_fields.setdefault("val_frac", LECTURE_VAL_FRAC)
-    task = SeriesConfig(**{k: given[k] for k in SERIES_TASK_OPTIONS if k in given},
+    retrain = options.get("retrain")  # --no-retrain is False, which given_options drops
+    new_run = {"linear": "auto",
+               "retrain": given.get("target_mode") != "level" if retrain is None else retrain}
+    task = SeriesConfig(**{**new_run, **{k: given[k] for k in SERIES_TASK_OPTIONS if k in given}},
                         target=given.get("target", ""), features=given.get("features", []))
     return model, replace(SERIES_TRAINING, **train_fields), task
 
@@ -104,6 +109,21 @@ def train(csv: str, options: dict, device_name: str, out: Path | None, resume: P
         print(end.best_path)
 
 
+def check_linear(asked: str) -> str:
+    """--linear: auto, none or a penalty >= 0 (as the checkpoint stores it)."""
+    asked = asked.strip().lower()
+    if asked in ("auto", "none"):
+        return asked
+    try:
+        penalty = float(asked)
+    except ValueError:
+        penalty = -1.0
+    if not 0 <= penalty < float("inf"):
+        raise CharrnnError(f"--linear {asked}: give auto, none or a ridge penalty (a number >= 0, "
+                           f"such as 10)")
+    return repr(penalty)
+
+
 def asked_choices(options: dict) -> tuple[str, str]:
     """(--transform, --baseline) of a new run, auto where not given."""
     return options.get("transform") or "auto", options.get("baseline") or "auto"
@@ -130,7 +150,8 @@ def train_many(csv: str, options: dict, model, train_cfg, cfg, device, out: Path
     panel = load_panel(csv, cfg.id_column, cfg.target or None, cfg.features or None, cfg.fill,
                        trained=resumed is not None, future=cfg.future)
     lead = panel.series[0]
-    cfg = replace(cfg, target=lead.target, features=lead.features)
+    # retraining on the validation windows is for one series yet (fit_series)
+    cfg = replace(cfg, target=lead.target, features=lead.features, retrain=False)
     transform, baseline = cfg.transform, cfg.baseline
     if resumed is None:
         cfg = resolve_panel_config(cfg, panel, options, train_cfg.val_frac)
@@ -150,15 +171,16 @@ def train_many(csv: str, options: dict, model, train_cfg, cfg, device, out: Path
 
 def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, device, out: Path,
                run, resumed=None, quiet: bool = True):
-    """Prepare `series` (split, scaler, transform, baseline: auto is chosen by training on each),
-    then train under the lock of `out`: `run(make_trainer)` runs `make_trainer(listeners)` (a
-    command's views, or none for a quiet run). Returns (TrainEnd, the SeriesTask trained).
+    """Prepare `series` (split, scaler, transform, baseline: auto is chosen by each one's linear
+    model, selection.py), then train under the lock of `out` (with cfg.retrain, twice:
+    validated_epochs): `run(make_trainer)` runs `make_trainer(listeners)` (a command's views,
+    or none for a quiet run). Returns (TrainEnd, the SeriesTask trained).
     model: a ModelConfig (resumed) or {"cell", "hidden", "layers", "ensemble"}."""
     from charrnn.engine.lock import run_lock
     from charrnn.engine.trainer import Trainer
     from charrnn.runtime import setup_device
     from charrnn.series.prepare import prepare
-    from charrnn.series.selection import choose_by_training
+    from charrnn.series.selection import choose_baseline
     from charrnn.series.task import SeriesTask, cpu_threads, model_config, model_work
 
     setup_device(device)
@@ -173,23 +195,69 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
     data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
                    cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=transform,
                    baseline="persistence" if baseline == "auto" else baseline,
-                   calendar=cfg.calendar)
+                   calendar=cfg.calendar, linear=cfg.linear)
     transform = data.coder.transform
     with run_lock(out), cpu_threads(device, model_work(model_config(model, 1, 1), len(series))):
         if baseline == "auto" and cfg.season and cfg.target_mode == "delta":
-            baseline, scores = choose_by_training(series, cfg, train_cfg, transform, device,
-                                                  trainer_for)
+            baseline, scores = choose_baseline(series, cfg, train_cfg.val_frac, transform)
             if scores:
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
-                note(f"note: --baseline {baseline}: chosen by training on each (RMSE on the "
-                     f"validation windows: {shown})", quiet)
+                note(f"note: --baseline {baseline}: chosen by its linear model's RMSE on the "
+                     f"validation windows ({shown})", quiet)
         data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
                        cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=transform,
-                       baseline=baseline, calendar=cfg.calendar)
-        cfg = replace(cfg, transform=data.coder.transform, baseline=data.coder.baseline)
-        task = SeriesTask(data, cfg, device)
-        end = run(lambda views: trainer_for(task, train_cfg, out, views))
+                       baseline=baseline, calendar=cfg.calendar, linear=cfg.linear,
+                       linear_on="fit" if cfg.retrain and resumed is not None else "train")
+        linear = data.coder.linear
+        cfg = replace(cfg, transform=data.coder.transform, baseline=data.coder.baseline,
+                      linear="none" if linear is None else repr(linear["penalty"]))
+        retrain = cfg.retrain and cfg.target_mode == "delta" and len(data.part("val").y) > 0
+        cfg = replace(cfg, retrain=retrain)
+        if resumed is not None:  # a retrained model goes on with what it learned from
+            task = SeriesTask(data, cfg, device, resumed.meta.get("conformal"))
+            return run(lambda views: trainer_for(task, train_cfg, out, views)), task
+        task = SeriesTask(data, replace(cfg, retrain=False), device)
+        budget = train_cfg.time_budget
+        shown = train_cfg if budget is None or not retrain else replace(train_cfg,
+                                                                         time_budget=budget / 2)
+        end = run(lambda views: trainer_for(task, shown, out, views))
+        if retrain:
+            return retrain_on_validation(task, train_cfg, end, out, trainer_for, quiet)
     return end, task
+
+
+def retrain_on_validation(task, train_cfg, end, out: Path, trainer_for, quiet: bool):
+    """--retrain: the run just shown chose the epochs on the validation windows and calibrated
+    the intervals there; the final model trains again, as long, on the training and validation
+    windows together, whose last stretch is the nearest the future (BENCHMARKS.md, Time series).
+    Trained beside the validated checkpoints and moved over them at the end, so an interrupted
+    retraining leaves the validated model. Returns (TrainEnd, the retraining SeriesTask)."""
+    import os
+    import tempfile
+
+    from charrnn import checkpoint
+    from charrnn.series.prepare import prepare
+    from charrnn.series.task import SeriesTask
+
+    conformal = checkpoint.load(end.best_path, kind="series").meta.get("conformal")
+    d, cfg = task.data, replace(task.cfg, retrain=True)
+    data = prepare(d.series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
+                   cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=cfg.transform,
+                   baseline=cfg.baseline, calendar=cfg.calendar, linear=cfg.linear,
+                   linear_on="fit")
+    again = SeriesTask(data, cfg, task.device, conformal)
+    budget = train_cfg.time_budget
+    epochs = replace(train_cfg, epochs=end.best_epoch,
+                     time_budget=None if budget is None else budget / 2)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".retrain-") as tmp:
+        done = trainer_for(again, epochs, Path(tmp), ()).run()
+        for name in ("last", "best"):
+            os.replace(Path(tmp) / f"{name}.safetensors", out / f"{name}.safetensors")
+    note(f"note: trained again for the {end.best_epoch} epochs chosen on the validation windows, "
+         f"on the training and validation windows together: {out / 'best.safetensors'} "
+         f"(--no-retrain keeps the validated model)", quiet)
+    return replace(done, best_path=str(out / "best.safetensors"),
+                   last_path=str(out / "last.safetensors")), again
 
 
 def resolve_season_and_window(cfg, series, options: dict, val_frac: float):

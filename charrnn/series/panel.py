@@ -153,6 +153,7 @@ def prepare_panel(panel: Panel, cfg: SeriesConfig, val_frac: float, transform: s
         parts.append(prepare(s, cfg.window, cfg.horizon, cfg.test_frac, val_frac, cfg.scale_fit,
                              cfg.target_mode, season=cfg.season, transform=transform,
                              baseline=baseline, residuals=residuals, calendar=cfg.calendar,
+                             linear=cfg.linear,
                              level_input=level_input))
         ids.append(key)
     if not parts:

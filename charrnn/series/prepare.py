@@ -162,7 +162,8 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
             scale_fit: str, target_mode: str, *, season: int | None = None,
             transform: str = "none", baseline: str = "auto",
             residuals: bool | None = None, calendar: bool = False,
-            level_input: bool | None = None) -> Prepared:
+            level_input: bool | None = None, linear: str | float = "none",
+            linear_on: str = "train") -> Prepared:
     """Split by windows, fit the scaler (training rows, or all for the lecture), make windows.
 
     delta mode: the target is `transform`ed (auto: choose_transform on the training rows), and
@@ -171,7 +172,8 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
     season, no transform) are today's persistence coder. level mode ignores all three.
     `calendar` and the series' future columns (series.known) add inputs known in advance;
     `level_input` (None: auto, for a mean-reverting series) where the window stands against the
-    training level.
+    training level. `linear` (auto, none or a ridge penalty): the linear part under the network
+    (linear.py), fitted on the `linear_on` windows ("train", or "fit": train and validation).
     """
     split = check_split(series.name, len(series), window, horizon, test_frac, val_frac)
     train_rows = fit_rows(split, window, horizon)
@@ -204,8 +206,24 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
     coder = fit_coder(target_mode, scaler, series, rows, transform=transform, baseline=baseline,
                       season=season, fit_windows=take(windows, 0, split.fit), residuals=residuals)
     level = _level_input(series, transform, train_rows, level_input, coder.target_index)
-    return Prepared(series, windows, split, scaler, replace(coder, level=level, **covariates),
-                    rows)
+    coder = replace(coder, level=level, **covariates)
+    coder = replace(coder, linear=_linear_part(coder, windows, split, linear, linear_on))
+    return Prepared(series, windows, split, scaler, coder, rows)
+
+
+def _linear_part(coder: Coder, windows: Windows, split: Split, asked: str | float,
+                 on: str) -> dict | None:
+    from charrnn.series import linear
+
+    if asked == "none":
+        return None
+    train, val = take(windows, 0, split.train), take(windows, split.val_start, split.fit)
+    penalty = linear.choose_penalty(coder, train, val) if asked == "auto" else float(asked)
+    if penalty is None:
+        return None
+    fitted_on = take(windows, 0, split.fit) if on == "fit" else train
+    return {"penalty": penalty, "weights": linear.fit(coder, fitted_on, penalty),
+            "share": linear.SHARE}
 
 
 def _level_input(series: Series, transform: str, rows: int, asked: bool | None,

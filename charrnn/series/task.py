@@ -149,10 +149,18 @@ class SeriesTask:
     # ...and must beat it by 2% of validation MSE (1% of RMSE) to be kept: on a random walk or
     # daily prices, a few dozen validation windows otherwise pick noise over persistence
     initial_margin = 0.02
+    final_is_best = False  # True when retraining (cfg.retrain): no windows left to choose by
 
-    def __init__(self, data: Prepared, cfg: SeriesConfig, device: torch.device):
+    def __init__(self, data: Prepared, cfg: SeriesConfig, device: torch.device,
+                 conformal: dict | None = None):
+        """cfg.retrain: learn from the training and validation windows (none held out), with
+        the interval calibration `conformal` of the validated run."""
         self.data, self.cfg, self.device = data, cfg, device
         self.train, self.val = data.part("train"), data.part("val")
+        if cfg.retrain:
+            self.train, self.val = take(data.windows, 0, data.split.fit), take(data.windows, 0, 0)
+            self.final_is_best = True
+        self.conformal = conformal
         self.val_x, self.val_t = self._tensors(self.val) if len(self.val.x) else (None, None)
         self.to_scaled = data.coder.delta_scale ** 2  # objective units -> squared scaled units
         with np.errstate(over="ignore"):  # values near 1e300: infinity, shown as null
@@ -177,10 +185,15 @@ class SeriesTask:
         d, cfg = self.data, self.cfg
         how = "level (the lecture)" if cfg.target_mode == "level" else (
             f"corrects {cfg.baseline}" + (" of log" if cfg.transform == "log" else ""))
+        if d.coder.linear is not None:
+            how += (f", blended {d.coder.linear['share']:.0%} with a linear model (ridge "
+                    f"{d.coder.linear['penalty']:g})")
+        windows = (f"windows {d.split.train} train / {d.split.val} val / {d.split.test} test"
+                   if not cfg.retrain else
+                   f"windows {d.split.train} train + {d.split.val} val / {d.split.test} test")
         return [f"{len(d.series)} rows", f"{d.series.target} from {', '.join(d.series.features)}",
                 f"season {cfg.season}" if cfg.season else "no season",
-                f"window {cfg.window}", how] + _covariate_facts(d.coder) + [
-                f"windows {d.split.train} train / {d.split.val} val / {d.split.test} test"]
+                f"window {cfg.window}", how] + _covariate_facts(d.coder) + [windows]
 
     def batches(self, train: TrainConfig, world: World) -> SeriesWindows:
         if world.distributed:
@@ -261,6 +274,8 @@ class SeriesTask:
         ahead (intervals.py), None without validation windows."""
         from charrnn.series.intervals import calibration
 
+        if self.cfg.retrain:
+            return self.conformal
         if not len(self.val.y):
             return None
         return calibration(predict(model, self.val, self.data.coder), self.val.y,

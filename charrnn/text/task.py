@@ -58,6 +58,7 @@ class TextTask:
     unit = "chars"
     score_initial_model = False
     initial_margin = 0.0
+    final_is_best = False
 
     def __init__(self, data: TextData, cfg: TextConfig, seed: int = 0,
                  lineage: dict | None = None, facts: list[str] = ()):

@@ -1,0 +1,161 @@
+"""The linear model blended with the network (series/linear.py), the baseline chosen by it
+(series/selection.py) and retraining on the validation windows (--retrain)."""
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from charrnn import checkpoint
+from charrnn.config import SeriesConfig
+from charrnn.series import linear
+from charrnn.series.coder import Coder
+from charrnn.series.prepare import prepare
+from charrnn.series.selection import choose_baseline
+from charrnn.series.table import Series
+from test_series_cli import FAST, clean_error, evaluate, run, seasonal_csv, train
+
+
+def series(y, name="gen") -> Series:
+    return Series(name, ["v"], "v", y[:, None], y)
+
+
+def ar2(n=500, seed=0, phi=(0.5, -0.3)) -> np.ndarray:
+    """A stationary AR(2) around 50 with unit innovations: persistence is far from the best."""
+    rng = np.random.default_rng(seed)
+    e, z = rng.normal(0, 1, n + 100), np.zeros(n + 100)
+    for t in range(2, n + 100):
+        z[t] = phi[0] * z[t - 1] + phi[1] * z[t - 2] + e[t]
+    return z[100:] + 50
+
+
+def rmse(pred, w) -> float:
+    return float(np.sqrt(np.mean((pred - w.y) ** 2)))
+
+
+def linear_forecast(data, part="test"):
+    w = data.part(part)
+    return data.coder.decode(data.coder.linear_output(w), w), w
+
+
+def test_the_linear_model_learns_an_autoregression():
+    """On AR(2) data it is chosen, and its test RMSE nears the innovations' (1.0), below
+    persistence's (in theory 1.21 here, so the best ratio is 0.83)."""
+    data = prepare(series(ar2()), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
+    assert data.coder.linear is not None and data.coder.linear["penalty"] in linear.PENALTIES
+    pred, test = linear_forecast(data)
+    persistence = rmse(test.last[:, None], test)
+    assert rmse(pred, test) < 1.05 and rmse(pred, test) < 0.85 * persistence
+
+
+def test_on_a_random_walk_the_bare_baseline_stays():
+    rng = np.random.default_rng(0)
+    data = prepare(series(np.cumsum(rng.normal(0, 1, 400)) + 100), 7, 1, 0.3, 0.3, "train",
+                   "delta", linear="auto")
+    assert data.coder.linear is None
+
+
+def test_a_given_penalty_and_none():
+    y = series(ar2())
+    assert prepare(y, 7, 1, 0.3, 0.3, "train", "delta", linear="none").coder.linear is None
+    data = prepare(y, 7, 1, 0.3, 0.3, "train", "delta", linear="1e9")
+    weights = np.asarray(data.coder.linear["weights"])
+    assert data.coder.linear["penalty"] == 1e9 and np.abs(weights[:-1]).max() < 1e-3
+
+
+def test_the_forecast_blends_the_linear_model_and_the_network():
+    """decode(out) = baseline + scale * ((1 - share) * out + share * linear); a network output
+    equal to the linear model's gives the linear model's forecast; the coder's JSON keeps it."""
+    data = prepare(series(ar2()), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
+    coder, test = data.coder, data.part("test")
+    bare = replace(coder, linear=None)
+    lin = coder.linear_output(test)
+    out = np.random.default_rng(1).normal(0, 1, lin.shape)
+    share = linear.SHARE
+    np.testing.assert_allclose(coder.decode(out, test),
+                               bare.decode((1 - share) * out + share * lin, test))
+    np.testing.assert_allclose(coder.decode(lin, test), bare.decode(lin, test))
+    again = Coder.from_dict(json.loads(json.dumps(coder.to_dict())))
+    np.testing.assert_allclose(again.decode(out, test), coder.decode(out, test))
+    # the network's targets do not depend on the linear model
+    np.testing.assert_allclose(coder.encode(test.y, test), bare.encode(test.y, test))
+
+
+def test_long_series_are_fitted_in_chunks(monkeypatch):
+    data = prepare(series(ar2()), 7, 1, 0.3, 0.3, "train", "delta", linear="none")
+    train = data.part("train")
+    whole = linear.fit(data.coder, train, 10.0)
+    monkeypatch.setattr(linear, "CHUNK", 7)
+    np.testing.assert_allclose(linear.fit(data.coder, train, 10.0), whole, rtol=1e-9, atol=1e-12)
+    coder = replace(data.coder, linear={"penalty": 10.0, "weights": whole, "share": 0.5})
+    test = data.part("test")
+    np.testing.assert_allclose(coder.linear_output(test),
+                               linear.design(data.coder, test) @ np.asarray(whole))
+
+
+def test_the_baseline_is_chosen_by_its_linear_model():
+    """A seasonal random walk read through 3-row windows: on top of persistence the linear
+    model cannot see the season, on top of a seasonal baseline it need not. Two seasons of
+    rows read through the window, persistence's linear model sees it too and stays (a fixed
+    season with white noise). The same on every call."""
+    rng = np.random.default_rng(0)
+    y = np.tile(10 + 3 * np.sin(2 * np.pi * np.arange(12) / 12), 20)
+    for t in range(12, len(y)):
+        y[t] = y[t - 12] + rng.normal(0, 0.1)
+    cfg = SeriesConfig(target="v", features=["v"], season=12, window=3, linear="auto")
+    best, scores = choose_baseline(series(y), cfg, 0.3, "none")
+    assert best in ("seasonal", "seasonal_drift") and scores[best] < 0.5 * scores["persistence"]
+    assert choose_baseline(series(y), cfg, 0.3, "none") == (best, scores)
+    t = np.arange(240)
+    fixed = 10 + 3 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 0.3, len(t))
+    wide = replace(cfg, window=24)
+    assert choose_baseline(series(fixed), wide, 0.3, "none")[0] == "persistence"
+
+
+# ---------------------------------------------------------------------- through the CLI
+def test_default_run_retrains_on_the_validation_windows(tmp_path):
+    """The run shown chooses the epochs on the validation windows; then a model learns from the
+    training and validation windows together for as many, keeping the validated run's interval
+    calibration, and replaces its checkpoints; a resume goes on from it."""
+    data = seasonal_csv(tmp_path / "s.csv", n=160)
+    result = train(data, tmp_path / "r", "--epochs", "40", "--hidden", "5", "--window", "12")
+    assert "windows 72 train / 31 val / 45 test" in result.stderr
+    chosen = int(result.stderr.split("trained again for the ")[1].split()[0])
+    assert f"best epoch {chosen} " in result.stderr
+    meta = checkpoint.load(tmp_path / "r", kind="series").meta
+    assert meta["task"]["retrain"] is True and meta["epoch"] == chosen
+    assert meta["conformal"] is not None and meta["coder"]["linear"]["share"] == linear.SHARE
+    assert sorted(p.name for p in (tmp_path / "r").iterdir()) == [
+        ".lock", "best.safetensors", "last.safetensors"]
+    ours = evaluate(tmp_path / "r", data)
+    assert ours["rmse"] < ours["baselines"]["persistence"]["rmse"]
+    result = run("train-series", data, "--resume", tmp_path / "r", "--epochs", str(chosen + 3))
+    assert result.exit_code == 0, result.stderr
+    assert "windows 72 train + 31 val / 45 test" in result.stderr  # both parts train it
+    meta = checkpoint.load(tmp_path / "r" / "last.safetensors", kind="series").meta
+    assert meta["epoch"] == chosen + 3 and meta["task"]["retrain"] is True
+
+
+def test_no_retrain_and_no_linear_model(tmp_path):
+    data = seasonal_csv(tmp_path / "s.csv", n=120)
+    train(data, tmp_path / "n", *FAST, "--quiet", "--no-retrain", "--linear", "none")
+    meta = checkpoint.load(tmp_path / "n", kind="series").meta
+    assert meta["task"]["retrain"] is False and meta["task"]["linear"] == "none"
+    assert meta["coder"]["linear"] is None and meta["epoch"] == 5
+
+
+def test_the_lecture_protocol_neither_retrains_nor_blends(tmp_path):
+    data = seasonal_csv(tmp_path / "s.csv", n=120)
+    train(data, tmp_path / "l", *FAST, "--quiet", "--target-mode", "level")
+    meta = checkpoint.load(tmp_path / "l", kind="series").meta
+    assert meta["task"]["retrain"] is False and meta["coder"].get("linear") is None
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "inf", "nan"])
+def test_bad_linear_penalty(tmp_path, value):
+    data = seasonal_csv(tmp_path / "s.csv", n=120)
+    clean_error(run("train-series", data, "--out", tmp_path / "o", *FAST, "--linear", value),
+                f"--linear {value}")
+    assert not (tmp_path / "o").exists()
