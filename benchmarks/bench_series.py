@@ -81,15 +81,22 @@ def checkpoint_window(path: Path) -> int:
     return 7
 
 
-def one(csv: Path, out: Path, newest_first: bool) -> dict:
+def trained(csv: Path, out: Path, newest_first: bool, *options: str) -> dict:
+    """charrnn trained with `options` (none: the defaults) and its `eval --json`."""
+    extra = ["--newest-first"] if newest_first else []
+    charrnn("train-series", str(csv), "--out", str(out), "--quiet", *extra, *options)
+    return json.loads(charrnn("eval", "--ckpt", str(out), str(csv), "--json"))
+
+
+def one(csv: Path, out: Path, newest_first: bool, *options: str) -> dict:
+    """Ratios to persistence on charrnn's test windows: charrnn trained with `options`, and the
+    statistical models."""
     import numpy as np
 
     from charrnn.series.season import detect_season
     from charrnn.series.table import load_series
 
-    extra = ["--newest-first"] if newest_first else []
-    charrnn("train-series", str(csv), "--out", str(out), "--quiet", *extra)
-    r = json.loads(charrnn("eval", "--ckpt", str(out), str(csv), "--json"))
+    r = trained(csv, out, newest_first, *options)
     window = checkpoint_window(out / "best.safetensors")
     series = load_series(str(csv), newest_first=newest_first)
     y = series.target_values

@@ -162,7 +162,7 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
             scale_fit: str, target_mode: str, *, season: int | None = None,
             transform: str = "none", baseline: str = "auto",
             residuals: bool | None = None, calendar: bool = False,
-            level_input: bool | None = None, linear: str | float = "none",
+            level_input: bool | None = None, linear: str = "none",
             linear_on: str = "train") -> Prepared:
     """Split by windows, fit the scaler (training rows, or all for the lecture), make windows.
 
@@ -172,8 +172,8 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
     season, no transform) are today's persistence coder. level mode ignores all three.
     `calendar` and the series' future columns (series.known) add inputs known in advance;
     `level_input` (None: auto, for a mean-reverting series) where the window stands against the
-    training level. `linear` (auto, none or a ridge penalty): the linear part under the network
-    (linear.py), fitted on the `linear_on` windows ("train", or "fit": train and validation).
+    training level. `linear` (auto, none or a ridge penalty): the linear model blended with the
+    network (linear.py), fitted on the `linear_on` windows ("train", or "fit": train and val).
     """
     split = check_split(series.name, len(series), window, horizon, test_frac, val_frac)
     train_rows = fit_rows(split, window, horizon)
@@ -211,7 +211,7 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
     return Prepared(series, windows, split, scaler, coder, rows)
 
 
-def _linear_part(coder: Coder, windows: Windows, split: Split, asked: str | float,
+def _linear_part(coder: Coder, windows: Windows, split: Split, asked: str,
                  on: str) -> dict | None:
     from charrnn.series import linear
 

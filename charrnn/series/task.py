@@ -186,8 +186,8 @@ class SeriesTask:
         how = "level (the lecture)" if cfg.target_mode == "level" else (
             f"corrects {cfg.baseline}" + (" of log" if cfg.transform == "log" else ""))
         if d.coder.linear is not None:
-            how += (f", blended {d.coder.linear['share']:.0%} with a linear model (ridge "
-                    f"{d.coder.linear['penalty']:g})")
+            how += (f" with a linear model ({d.coder.linear['share']:.0%} of the correction, "
+                    f"ridge {d.coder.linear['penalty']:g})")
         windows = (f"windows {d.split.train} train / {d.split.val} val / {d.split.test} test"
                    if not cfg.retrain else
                    f"windows {d.split.train} train + {d.split.val} val / {d.split.test} test")
