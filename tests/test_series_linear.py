@@ -159,3 +159,15 @@ def test_bad_linear_penalty(tmp_path, value):
     clean_error(run("train-series", data, "--out", tmp_path / "o", *FAST, "--linear", value),
                 f"--linear {value}")
     assert not (tmp_path / "o").exists()
+
+
+def test_a_time_budget_covers_both_runs(tmp_path):
+    """The validated run has half the budget, the retraining the rest (at most as many epochs)."""
+    data = seasonal_csv(tmp_path / "s.csv", n=160)
+    result = train(data, tmp_path / "t", "--epochs", "100000", "--hidden", "5", "--time-budget",
+                   "2", "--json")
+    end = json.loads(result.stdout.splitlines()[-1])
+    assert end["stop_reason"] == "time_budget"
+    meta = checkpoint.load(tmp_path / "t", kind="series").meta
+    assert meta["task"]["retrain"] is True and meta["epoch"] <= end["best_epoch"]
+    assert meta["train"]["time_budget"] == 1.0
