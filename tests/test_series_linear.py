@@ -171,3 +171,25 @@ def test_a_time_budget_covers_both_runs(tmp_path):
     meta = checkpoint.load(tmp_path / "t", kind="series").meta
     assert meta["task"]["retrain"] is True and meta["epoch"] <= end["best_epoch"]
     assert meta["train"]["time_budget"] == 1.0
+
+
+def test_an_interrupted_retraining_keeps_the_validated_model(tmp_path, monkeypatch):
+    from charrnn.engine.trainer import Trainer
+    from charrnn.errors import Interrupted
+
+    validated_run = Trainer.run
+
+    def run_or_interrupt(self):
+        if getattr(self.task.cfg, "retrain", False):
+            raise Interrupted("Ctrl-C: saved somewhere at step 3; continue with --resume it")
+        return validated_run(self)
+
+    monkeypatch.setattr(Trainer, "run", run_or_interrupt)
+    data = seasonal_csv(tmp_path / "s.csv", n=120)
+    result = run("train-series", data, "--out", tmp_path / "i", *FAST)
+    assert result.exit_code == 130
+    assert "stopped retraining" in result.stderr and "holds the validated model" in result.stderr
+    meta = checkpoint.load(tmp_path / "i" / "last.safetensors", kind="series").meta
+    assert meta["task"]["retrain"] is False and meta["epoch"] == 5  # the validated run's
+    assert sorted(p.name for p in (tmp_path / "i").iterdir()) == [
+        ".lock", "best.safetensors", "last.safetensors"]

@@ -172,9 +172,9 @@ def train_many(csv: str, options: dict, model, train_cfg, cfg, device, out: Path
 def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, device, out: Path,
                run, resumed=None, quiet: bool = True):
     """Prepare `series` (split, scaler, transform, baseline: auto is chosen by each one's linear
-    model, selection.py), then train under the lock of `out` (with cfg.retrain, twice:
-    validated_epochs): `run(make_trainer)` runs `make_trainer(listeners)` (a command's views,
-    or none for a quiet run). Returns (TrainEnd, the SeriesTask trained).
+    model, selection.py), then train under the lock of `out` (with cfg.retrain, then again:
+    retrain_on_validation): `run(make_trainer)` runs `make_trainer(listeners)` (a command's
+    views, or none for a quiet run). Returns (TrainEnd, the SeriesTask trained last).
     model: a ModelConfig (resumed) or {"cell", "hidden", "layers", "ensemble"}."""
     from charrnn.engine.lock import run_lock
     from charrnn.engine.trainer import Trainer
@@ -236,6 +236,7 @@ def retrain_on_validation(task, train_cfg, end, out: Path, trainer_for, quiet: b
     import tempfile
 
     from charrnn import checkpoint
+    from charrnn.errors import Interrupted
     from charrnn.series.prepare import prepare
     from charrnn.series.task import SeriesTask
 
@@ -250,7 +251,12 @@ def retrain_on_validation(task, train_cfg, end, out: Path, trainer_for, quiet: b
     epochs = replace(train_cfg, epochs=end.best_epoch,
                      time_budget=None if budget is None else budget / 2)
     with tempfile.TemporaryDirectory(dir=out, prefix=".retrain-") as tmp:
-        done = trainer_for(again, epochs, Path(tmp), ()).run()
+        try:
+            done = trainer_for(again, epochs, Path(tmp), ()).run()
+        except Interrupted as e:  # what it saved goes with the folder: keep the validated model
+            raise Interrupted(f"{str(e).split(':')[0]}: stopped retraining; "
+                              f"{out / 'best.safetensors'} holds the validated model",
+                              e.exit_code) from None
         for name in ("last", "best"):
             os.replace(Path(tmp) / f"{name}.safetensors", out / f"{name}.safetensors")
     note(f"note: trained again for the {end.best_epoch} epochs chosen on the validation windows, "
