@@ -193,3 +193,21 @@ def test_an_interrupted_retraining_keeps_the_validated_model(tmp_path, monkeypat
     assert meta["task"]["retrain"] is False and meta["epoch"] == 5  # the validated run's
     assert sorted(p.name for p in (tmp_path / "i").iterdir()) == [
         ".lock", "best.safetensors", "last.safetensors"]
+
+
+def test_a_checkpoint_whose_linear_model_does_not_fit_is_refused(tmp_path):
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+
+    data = seasonal_csv(tmp_path / "s.csv", n=120)
+    train(data, tmp_path / "m", *FAST, "--quiet", "--no-retrain")
+    path = checkpoint.resolve(tmp_path / "m")
+    with safe_open(str(path), "np") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    (key,) = meta
+    inner = json.loads(meta[key])
+    assert inner["coder"]["linear"] is not None
+    inner["coder"]["linear"]["weights"] = inner["coder"]["linear"]["weights"][:-2]
+    save_file(tensors, str(tmp_path / "bad.safetensors"), metadata={key: json.dumps(inner)})
+    clean_error(run("eval", "--ckpt", tmp_path / "bad.safetensors", data),
+                "linear model's weights do not fit")

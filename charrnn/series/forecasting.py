@@ -21,6 +21,8 @@ def note(message: str) -> None:
 # ---------------------------------------------------------------------- loading a forecaster
 def load_forecaster(ckpt, device_name: str):
     """The trained network and everything to feed it: (model, SeriesConfig, Scaler, Coder)."""
+    import numpy as np
+
     from charrnn.config import ModelConfig, from_dict
     from charrnn.series.prepare import Coder, Scaler
     from charrnn.series.task import SeriesConfig
@@ -34,6 +36,9 @@ def load_forecaster(ckpt, device_name: str):
                 or model_cfg.output_size != cfg.horizon
                 or not set(cfg.features + [cfg.target]) <= set(scaler.columns)):
             raise ValueError("columns, scaler and model disagree")
+        shape = (cfg.window * model_cfg.input_size + 1, cfg.horizon)
+        if coder.linear is not None and np.shape(coder.linear["weights"]) != shape:
+            raise ValueError("the linear model's weights do not fit the window")
     except (KeyError, TypeError, ValueError) as e:
         raise CharrnnError(f"checkpoint {ckpt.path}: invalid series metadata ({e})") from None
     return network(ckpt, model_cfg, device_name), cfg, scaler, coder

@@ -12,7 +12,8 @@ validation windows (none where no penalty beats the bare baseline there by MARGI
 over persistence's, means of 3 seeds over 13 series (7 real: AirPassengers, CO2, sunspots, El
 Nino, Nile, US GDP and unemployment; the generated cycle and trend x season kinds, 3 each):
 the network alone 0.566, the linear model alone 0.532, the network correcting the linear
-model's errors 0.549, blends with the linear share 1/2 0.526, 0.6 0.523, 2/3 0.522, 3/4 0.523.
+model's errors 0.549; the first two's forecasts blended offline with the linear share 1/2
+0.526, 0.6 0.523, 2/3 0.522, 3/4 0.523; trained as the default (2/3), 0.523.
 """
 from __future__ import annotations
 
