@@ -136,3 +136,24 @@ def test_the_default_target_is_never_a_future_column(tmp_path):
     panel = load_panel(str(tmp_path / "p.csv"), "shop", None, None, future=["promo"])
     assert [s.target for s in panel.series] == ["sales", "sales"]
     assert all(s.features == ["sales"] for s in panel.series)
+
+
+def test_a_global_model_retrains_on_every_series_validation_windows(trained, tmp_path):
+    """The default: the run shown chooses the epochs on the pooled validation windows, then the
+    model trains again on every series' training and validation windows; its intervals keep the
+    validated run's calibration. --no-retrain keeps the validated model."""
+    from charrnn import checkpoint
+
+    folder, data, _ = trained
+    meta = checkpoint.load(folder / "m", kind="series").meta
+    assert meta["task"]["retrain"] is True and meta["panel"]["conformal_units"] is not None
+    result = ok(run_cli(["train-series", data, "--id", "store", "--target", "sales",
+                         "--features", "sales", "--out", tmp_path / "v", *SMALL[:-3]]))
+    chosen = int(result.stderr.split("trained again for the ")[1].split()[0])
+    assert checkpoint.load(tmp_path / "v", kind="series").meta["epoch"] == chosen
+    ok(run_cli(["train-series", data, "--id", "store", "--target", "sales", "--features",
+                "sales", "--out", tmp_path / "n", "--no-retrain", *SMALL]))
+    meta = checkpoint.load(tmp_path / "n" / "last.safetensors", kind="series").meta
+    assert meta["task"]["retrain"] is False and meta["epoch"] == 60
+    evaluated = json.loads(ok(run_cli(["eval", "--ckpt", tmp_path / "v", data, "--json"])).stdout)
+    assert len(evaluated["series"]) == 3  # the fourth is too short to train on

@@ -150,8 +150,7 @@ def train_many(csv: str, options: dict, model, train_cfg, cfg, device, out: Path
     panel = load_panel(csv, cfg.id_column, cfg.target or None, cfg.features or None, cfg.fill,
                        trained=resumed is not None, future=cfg.future)
     lead = panel.series[0]
-    # retraining on the validation windows is for one series yet (fit_series)
-    cfg = replace(cfg, target=lead.target, features=lead.features, retrain=False)
+    cfg = replace(cfg, target=lead.target, features=lead.features)
     transform, baseline = cfg.transform, cfg.baseline
     if resumed is None:
         cfg = resolve_panel_config(cfg, panel, options, train_cfg.val_frac)
@@ -173,7 +172,7 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
                run, resumed=None, quiet: bool = True):
     """Prepare `series` (split, scaler, transform, baseline: auto is chosen by each one's linear
     model, selection.py), then train under the lock of `out` (with cfg.retrain, then again:
-    retrain_on_validation): `run(make_trainer)` runs `make_trainer(listeners)` (a command's
+    retrain.py): `run(make_trainer)` runs `make_trainer(listeners)` (a command's
     views, or none for a quiet run). Returns (TrainEnd, the SeriesTask trained last).
     model: a ModelConfig (resumed) or {"cell", "hidden", "layers", "ensemble"}."""
     from charrnn.engine.lock import run_lock
@@ -222,48 +221,11 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
                                                                          time_budget=budget / 2)
         end = run(lambda views: trainer_for(task, shown, out, views))
         if retrain:
-            return retrain_on_validation(task, train_cfg, end, out, trainer_for, quiet)
+            from charrnn.series.retrain import retrain_on_validation
+
+            return retrain_on_validation(task, train_cfg, end, out, trainer_for,
+                                         lambda line: note(line, quiet))
     return end, task
-
-
-def retrain_on_validation(task, train_cfg, end, out: Path, trainer_for, quiet: bool):
-    """--retrain: the run just shown chose the epochs on the validation windows and calibrated
-    the intervals there; the final model trains again, as long, on the training and validation
-    windows together, whose last stretch is the nearest the future (BENCHMARKS.md, Time series).
-    Trained beside the validated checkpoints and moved over them at the end, so an interrupted
-    retraining leaves the validated model. Returns (TrainEnd, the retraining SeriesTask)."""
-    import os
-    import tempfile
-
-    from charrnn import checkpoint
-    from charrnn.errors import Interrupted
-    from charrnn.series.prepare import prepare
-    from charrnn.series.task import SeriesTask
-
-    conformal = checkpoint.load(end.best_path, kind="series").meta.get("conformal")
-    d, cfg = task.data, replace(task.cfg, retrain=True)
-    data = prepare(d.series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
-                   cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=cfg.transform,
-                   baseline=cfg.baseline, calendar=cfg.calendar, linear=cfg.linear,
-                   linear_on="fit")
-    again = SeriesTask(data, cfg, task.device, conformal)
-    budget = train_cfg.time_budget
-    epochs = replace(train_cfg, epochs=end.best_epoch,
-                     time_budget=None if budget is None else budget / 2)
-    with tempfile.TemporaryDirectory(dir=out, prefix=".retrain-") as tmp:
-        try:
-            done = trainer_for(again, epochs, Path(tmp), ()).run()
-        except Interrupted as e:  # what it saved goes with the folder: keep the validated model
-            raise Interrupted(f"{str(e).split(':')[0]}: stopped retraining; "
-                              f"{out / 'best.safetensors'} holds the validated model",
-                              e.exit_code) from None
-        for name in ("last", "best"):
-            os.replace(Path(tmp) / f"{name}.safetensors", out / f"{name}.safetensors")
-    note(f"note: trained again for the {end.best_epoch} epochs chosen on the validation windows, "
-         f"on the training and validation windows together: {out / 'best.safetensors'} "
-         f"(--no-retrain keeps the validated model)", quiet)
-    return replace(done, best_path=str(out / "best.safetensors"),
-                   last_path=str(out / "last.safetensors")), again
 
 
 def resolve_season_and_window(cfg, series, options: dict, val_frac: float):

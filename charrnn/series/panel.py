@@ -129,9 +129,10 @@ def panel_window(panel: Panel, season: int | None, cfg: SeriesConfig, val_frac: 
 
 
 def prepare_panel(panel: Panel, cfg: SeriesConfig, val_frac: float, transform: str,
-                  baseline: str, notes: list) -> tuple[list[str], list[Prepared]]:
+                  baseline: str, notes: list,
+                  linear_on: str = "train") -> tuple[list[str], list[Prepared]]:
     """Each series prepared on its own; one too short for a training, a validation and a test
-    window is named in `notes` and skipped."""
+    window is named in `notes` and skipped. `linear_on`: as prepare's."""
     from charrnn.series.season import mean_reverting
 
     ids, parts = [], []
@@ -153,7 +154,7 @@ def prepare_panel(panel: Panel, cfg: SeriesConfig, val_frac: float, transform: s
         parts.append(prepare(s, cfg.window, cfg.horizon, cfg.test_frac, val_frac, cfg.scale_fit,
                              cfg.target_mode, season=cfg.season, transform=transform,
                              baseline=baseline, residuals=residuals, calendar=cfg.calendar,
-                             linear=cfg.linear,
+                             linear=cfg.linear, linear_on=linear_on,
                              level_input=level_input))
         ids.append(key)
     if not parts:
@@ -166,26 +167,49 @@ def prepare_panel(panel: Panel, cfg: SeriesConfig, val_frac: float, transform: s
 def fit_panel(panel: Panel, model: dict, train_cfg, cfg: SeriesConfig, transform: str,
               baseline: str, device, out, run, say=lambda line: None, resumed=None):
     """Prepare every series (`say`ing which are skipped), then train one model on all of them
-    under the lock of `out`. Returns (TrainEnd, the PanelTask trained)."""
+    under the lock of `out`, and with cfg.retrain again on their training and validation
+    windows (as commands.fit_series does for one). Returns (TrainEnd, the PanelTask trained
+    last)."""
+    from charrnn import checkpoint
     from charrnn.engine.lock import run_lock
     from charrnn.engine.trainer import Trainer
     from charrnn.runtime import setup_device
+    from charrnn.series.retrain import retrained_note, train_beside
     from charrnn.series.task import cpu_threads, model_config, model_work
 
     setup_device(device)
     precision = "fp32" if train_cfg.precision == "auto" else train_cfg.precision
+    retrain = cfg.retrain and cfg.target_mode == "delta"
     notes: list[str] = []
-    ids, parts = prepare_panel(panel, cfg, train_cfg.val_frac, transform, baseline, notes)
+    ids, parts = prepare_panel(panel, cfg, train_cfg.val_frac, transform, baseline, notes,
+                               "fit" if retrain and resumed is not None else "train")
     for line in notes:
         say(line)
-    task = PanelTask(ids, parts, cfg, panel, device)
+    retrain = retrain and any(len(p.part("val").y) for p in parts)
+    cfg = replace(cfg, retrain=retrain)
+    units = resumed.meta["panel"].get("conformal_units") if resumed is not None else None
+    task = PanelTask(ids, parts, cfg if resumed is not None else replace(cfg, retrain=False),
+                     panel, device, units)
     inputs = len(parts[0].series.features) + parts[0].coder.extra_inputs
     model_cfg = model_config(model, inputs, cfg.horizon)
     rows = sum(len(p.series) for p in parts)
+    budget = train_cfg.time_budget
+    shown = train_cfg if budget is None or not retrain or resumed is not None else replace(
+        train_cfg, time_budget=budget / 2)
     with run_lock(out), cpu_threads(device, model_work(model_cfg, rows)):
-        end = run(lambda views: Trainer(task, model_cfg, train_cfg, out, device, precision,
+        end = run(lambda views: Trainer(task, model_cfg, shown, out, device, precision,
                                         views, resumed))
-    return end, task
+        if not retrain or resumed is not None:
+            return end, task
+        units = checkpoint.load(end.best_path, kind="series").meta["panel"].get(
+            "conformal_units")
+        ids, parts = prepare_panel(panel, cfg, train_cfg.val_frac, transform, baseline, [],
+                                   "fit")
+        again = PanelTask(ids, parts, cfg, panel, device, units)
+        done = train_beside(out, end, train_cfg, lambda shorter, folder: Trainer(
+            again, model_cfg, shorter, folder, device, precision, (), None))
+    say(retrained_note(end, out))
+    return done, again
 
 
 def resolve_panel_config(cfg: SeriesConfig, panel: Panel, options: dict,

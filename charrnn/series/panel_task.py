@@ -48,12 +48,15 @@ class PanelTask(SeriesTask):
     coder units, the preview from the longest series."""
 
     def __init__(self, ids: list[str], parts: list[Prepared], cfg: SeriesConfig, panel,
-                 device: torch.device):
+                 device: torch.device, units: dict | None = None):
+        """cfg.retrain: learn from every series' training and validation windows, with the
+        calibration `units` of the validated run."""
         lead = max(range(len(parts)), key=lambda i: len(parts[i].series))
         super().__init__(parts[lead], cfg, device)
         self.ids, self.parts, self.panel, self.lead_id = ids, parts, panel, ids[lead]
+        self.units = units
         self.to_scaled = 1.0  # losses in coder units: each series' baseline errors have RMS ~1
-        self.val_x, self.val_t = self._stack("val")
+        self.val_x, self.val_t = (None, None) if cfg.retrain else self._stack("val")
         if self.val_x is not None:
             persistence = [coded(p, p.part("val").y) - coded(p, p.part("val").last[:, None])
                            for p in self.parts if len(p.part("val").y)]
@@ -83,12 +86,14 @@ class PanelTask(SeriesTask):
                 f"{lead.series.target} from {', '.join(lead.series.features)}",
                 f"season {cfg.season}" if cfg.season else "no season", f"window {cfg.window}",
                 how] + _covariate_facts(lead.coder) + [
-                "windows {} train / {} val / {} test".format(*windows)]
+                "windows {} train {} {} val / {} test".format(
+                    windows[0], "+" if cfg.retrain else "/", *windows[1:])]
 
     def batches(self, train, world) -> SeriesWindows:
         if world.distributed:
             raise CharrnnError("train-series trains in one process; run it without torchrun")
-        return SeriesWindows(*self._stack("train"), train.batch_size, train.seed)
+        return SeriesWindows(*self._stack("fit" if self.cfg.retrain else "train"),
+                             train.batch_size, train.seed)
 
     def epoch_fields(self, model, val_loss, preview: bool) -> dict:
         fields = super().epoch_fields(model, val_loss, preview)  # the preview: the longest series
@@ -108,7 +113,7 @@ class PanelTask(SeriesTask):
                             "date": lead.date_column, "id": self.panel.id_column},
                 "order": {"date_column": lead.date_column, "newest_first": self.cfg.newest_first},
                 "panel": {"id": self.panel.id_column, "series": per_series,
-                          "conformal_units": unit_calibration(model, self.parts)}}
+                          "conformal_units": self.calibration(model)}}
 
     def calibration(self, model) -> dict | None:
-        return unit_calibration(model, self.parts)
+        return self.units if self.cfg.retrain else unit_calibration(model, self.parts)

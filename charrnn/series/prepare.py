@@ -122,7 +122,7 @@ class Prepared:
 
     def part(self, name: str) -> Windows:
         s = self.split
-        bounds = {"train": (0, s.train), "val": (s.val_start, s.fit),
+        bounds = {"train": (0, s.train), "val": (s.val_start, s.fit), "fit": (0, s.fit),
                   "test": (s.test_start, s.test_start + s.test),
                   "all": (0, s.test_start + s.test)}[name]
         return take(self.windows, *bounds)
