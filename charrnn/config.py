@@ -86,7 +86,7 @@ class SeriesConfig:
     id_column: str = ""  # long format: the column naming each series (one global model)
     calendar: bool = False  # calendar cycles of the dates as inputs known in advance
     future: list = field(default_factory=list)  # columns whose future values the user supplies
-    linear: str = "none"  # auto | none | the ridge penalty of the linear part (series/linear.py)
+    linear: str = "none"  # auto | none | the ridge penalty of the linear model (series/linear.py)
     retrain: bool = False  # the final model learned from the training and validation windows
 
 

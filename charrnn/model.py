@@ -65,8 +65,9 @@ class Ensemble(nn.Module):
     """`cfg.ensemble` networks of one shape trained side by side, each on its own loss; a
     prediction is their mean. On small series the spread between seeds is most of the error
     (issue 12: a 216-row trend x season series, five separately trained seeds 0.28-0.49 of
-    persistence's RMSE, the mean of their forecasts 0.31; trained side by side as here, with
-    one baseline, five did not beat one on the benchmark's series, so the default is one).
+    persistence's RMSE, the mean of their forecasts 0.31; blended with the linear model, five
+    side by side moved 13 series from 0.523 to 0.509 on average in 3.7x the time, so the
+    series default stays one).
 
     Packed into one fused network M times as wide whose weights are block-diagonal (member j
     owns units j*h..(j+1)*h of every layer and reads only its own units below), so the M

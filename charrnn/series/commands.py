@@ -16,8 +16,9 @@ from charrnn.errors import CharrnnError
 # The default network. 20 wide, the lecture's 10 kept for its protocol (--target-mode level):
 # 3 seeds each, a noisy cycle 0.810 -> 0.759 of persistence's RMSE, a trend x season
 # 0.348 -> 0.343, a random walk 1.001 -> 0.994, the lecture's file 1.000 either way. One
-# network, not an ensemble: --ensemble 5 scored trend x season 0.349 against 0.337, a noisy
-# cycle 0.751 against 0.734 (seeds 1-5), in 3.7x the time (but AirPassengers 0.337 against 0.424)
+# network, not an ensemble: blended with the linear model, --ensemble 5 moved 13 series from
+# 0.523 to 0.509 of persistence's RMSE on average but no comparison with AutoARIMA, in 3.7x the
+# network's time (BENCHMARKS.md, Time series)
 SERIES_MODEL = {"cell": "lstm", "hidden": 20, "layers": 1, "ensemble": 1}
 # ...and the lecture's protocol keeps the first round's validation share: a level model cannot
 # extrapolate, and with 30% held out its training rows missed the price range of the test part
@@ -179,6 +180,7 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
     from charrnn.engine.trainer import Trainer
     from charrnn.runtime import setup_device
     from charrnn.series.prepare import prepare
+    from charrnn.series.retrain import retrain_on_validation, validated_config
     from charrnn.series.selection import choose_baseline
     from charrnn.series.task import SeriesTask, cpu_threads, model_config, model_work
 
@@ -216,13 +218,9 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
             task = SeriesTask(data, cfg, device, resumed.meta.get("conformal"))
             return run(lambda views: trainer_for(task, train_cfg, out, views)), task
         task = SeriesTask(data, replace(cfg, retrain=False), device)
-        budget = train_cfg.time_budget
-        shown = train_cfg if budget is None or not retrain else replace(train_cfg,
-                                                                         time_budget=budget / 2)
+        shown = validated_config(train_cfg, retrain)
         end = run(lambda views: trainer_for(task, shown, out, views))
         if retrain:
-            from charrnn.series.retrain import retrain_on_validation
-
             return retrain_on_validation(task, train_cfg, end, out, trainer_for,
                                          lambda line: note(line, quiet))
     return end, task

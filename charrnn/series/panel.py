@@ -174,7 +174,7 @@ def fit_panel(panel: Panel, model: dict, train_cfg, cfg: SeriesConfig, transform
     from charrnn.engine.lock import run_lock
     from charrnn.engine.trainer import Trainer
     from charrnn.runtime import setup_device
-    from charrnn.series.retrain import retrained_note, train_beside
+    from charrnn.series.retrain import retrained_note, train_beside, validated_config
     from charrnn.series.task import cpu_threads, model_config, model_work
 
     setup_device(device)
@@ -193,9 +193,7 @@ def fit_panel(panel: Panel, model: dict, train_cfg, cfg: SeriesConfig, transform
     inputs = len(parts[0].series.features) + parts[0].coder.extra_inputs
     model_cfg = model_config(model, inputs, cfg.horizon)
     rows = sum(len(p.series) for p in parts)
-    budget = train_cfg.time_budget
-    shown = train_cfg if budget is None or not retrain or resumed is not None else replace(
-        train_cfg, time_budget=budget / 2)
+    shown = validated_config(train_cfg, retrain and resumed is None)
     with run_lock(out), cpu_threads(device, model_work(model_cfg, rows)):
         end = run(lambda views: Trainer(task, model_cfg, shown, out, device, precision,
                                         views, resumed))

@@ -30,6 +30,13 @@ def retrain_on_validation(task, train_cfg, end, out: Path, trainer_for, say):
     return done, again
 
 
+def validated_config(train_cfg, retrain: bool):
+    """The validated run's config: half the time budget when a retraining follows."""
+    budget = train_cfg.time_budget
+    return train_cfg if budget is None or not retrain else replace(train_cfg,
+                                                                   time_budget=budget / 2)
+
+
 def train_beside(out: Path, end, train_cfg, make_trainer):
     """Retraining for the validated run's `end.best_epoch` epochs (and half the time budget) in
     a temporary folder inside `out`, its checkpoints moved over the validated ones at the end;
@@ -39,9 +46,7 @@ def train_beside(out: Path, end, train_cfg, make_trainer):
 
     from charrnn.errors import Interrupted
 
-    budget = train_cfg.time_budget
-    epochs = replace(train_cfg, epochs=end.best_epoch,
-                     time_budget=None if budget is None else budget / 2)
+    epochs = replace(validated_config(train_cfg, True), epochs=end.best_epoch)
     with tempfile.TemporaryDirectory(dir=out, prefix=".retrain-") as tmp:
         try:
             done = make_trainer(epochs, Path(tmp)).run()

@@ -158,7 +158,7 @@ class SeriesTask:
         self.data, self.cfg, self.device = data, cfg, device
         self.train, self.val = data.part("train"), data.part("val")
         if cfg.retrain:
-            self.train, self.val = take(data.windows, 0, data.split.fit), take(data.windows, 0, 0)
+            self.train, self.val = data.part("fit"), take(data.windows, 0, 0)
             self.final_is_best = True
         self.conformal = conformal
         self.val_x, self.val_t = self._tensors(self.val) if len(self.val.x) else (None, None)
