@@ -11,6 +11,16 @@ from charrnn.config import ModelConfig
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
+def _embedding_weight(cfg: ModelConfig) -> torch.Tensor:
+    """nn.Embedding's own N(0, 1) initialisation, skipped on the meta device: there normal_
+    runs through torch._refs, whose first call imports torch._dynamo (about 1 s), which made
+    every checkpoint load (`sample`, `eval`) pay it just to learn the tensors' shapes."""
+    weight = torch.empty(cfg.input_size, cfg.embed)
+    if weight.device.type != "meta":
+        nn.init.normal_(weight)
+    return weight
+
+
 class RecurrentNet(nn.Module):
     """Embedding (or one-hot, or real values) -> nn.RNN/LSTM/GRU stack -> nn.Linear.
 
@@ -22,7 +32,7 @@ class RecurrentNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         if cfg.tokens and cfg.embed > 0:
-            self.embed = nn.Embedding(cfg.input_size, cfg.embed)
+            self.embed = nn.Embedding(cfg.input_size, cfg.embed, _weight=_embedding_weight(cfg))
             rnn_input = cfg.embed
         else:
             self.embed = None

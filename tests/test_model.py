@@ -84,3 +84,24 @@ def test_build_model_gives_one_network_or_an_ensemble():
     assert isinstance(build_model(replace(cfg, ensemble=3)), Ensemble)
     with pytest.raises(ValueError):
         replace(cfg, ensemble=0)
+
+
+def test_embedding_initialised_as_torch_does_and_shapes_without_the_compiler(hihello_ckpt):
+    """The embedding draws nn.Embedding's own N(0, 1) weights (the same RNG stream), and learning
+    a checkpoint's shapes on the meta device does not import torch._dynamo (about 1 s of every
+    `sample` and `eval`)."""
+    import subprocess
+    import sys
+
+    cfg = ModelConfig(cell="lstm", input_size=11, output_size=11, embed=5, hidden_size=8,
+                      num_layers=2, tokens=True)
+    torch.manual_seed(7)
+    ours = RecurrentNet(cfg).embed.weight
+    torch.manual_seed(7)
+    assert torch.equal(ours, torch.nn.Embedding(11, 5).weight) and ours.requires_grad
+    probe = ("import sys; from charrnn import checkpoint; "
+             f"checkpoint.load({str(hihello_ckpt / 'best.safetensors')!r}, kind='text'); "
+             "print('torch._dynamo' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
