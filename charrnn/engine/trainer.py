@@ -20,6 +20,7 @@ import torch.nn as nn
 from charrnn import __version__, checkpoint
 from charrnn.config import ModelConfig, TrainConfig, to_dict
 from charrnn.distributed import World, agree
+from charrnn.engine.adam import make_adam
 from charrnn.engine.events import EpochEnd, Progress, TrainEnd, TrainStart
 from charrnn.engine.saving import Saver
 from charrnn.engine.schedule import fraction_done, learning_rate, out_of_patience
@@ -60,9 +61,7 @@ class Trainer:
             self.net = DistributedDataParallel(
                 self.model, device_ids=[device.index] if device.type == "cuda" else None)
             torch.manual_seed(cfg.seed + world.rank)  # each rank its own dropout masks
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr,
-                                          weight_decay=cfg.weight_decay,
-                                          fused=device.type == "cuda")
+        self.optimizer = make_adam(self.model.parameters(), cfg.lr, cfg.weight_decay, device)
         self.windows = task.batches(cfg, world)
         self.params = list(self.model.parameters())
         self.state = RunState()

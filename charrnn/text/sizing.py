@@ -105,12 +105,13 @@ def _step(cfg: ModelConfig, batch: int, seq_len: int, device: torch.device,
     """One training step of a fresh model shaped `cfg` on random data, as a function;
     optimize=False: forward and backward only (the optimizer's fp32 update is the same work
     in either precision)."""
+    from charrnn.engine.adam import make_adam
     from charrnn.text.losses import sequence_loss
     from charrnn.model import RecurrentNet
 
     gen = torch.Generator().manual_seed(0)
     model = RecurrentNet(cfg).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    optimizer = make_adam(model.parameters(), 1e-3, 0.0, device)  # what training will run
     x = torch.randint(0, cfg.input_size, (batch, seq_len), generator=gen).to(device)
     y = torch.randint(0, cfg.output_size, (batch, seq_len), generator=gen).to(device)
 

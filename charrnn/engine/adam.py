@@ -1,0 +1,84 @@
+"""Adam on the CPU without torch.optim's start-up cost.
+
+Every torch.optim optimizer imports torch._dynamo when it is built (to mark its methods as not
+to be compiled): about 1.2 s, a fifth of a short training run's fixed costs. This is torch's
+single-tensor Adam (the one it runs on the CPU), step for step the same arithmetic, so a run
+gives the same weights bit for bit, and its state_dict has torch.optim.Adam's layout, so
+checkpoints load into either. On CUDA the engine keeps torch's fused Adam.
+"""
+from __future__ import annotations
+
+import torch
+
+
+class Adam:
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0):
+        self.param_groups = [{"params": list(params), "lr": lr, "betas": tuple(betas),
+                              "eps": eps, "weight_decay": weight_decay, "amsgrad": False,
+                              "maximize": False, "foreach": None, "capturable": False,
+                              "differentiable": False, "fused": None,
+                              "decoupled_weight_decay": False}]
+        self.state: dict = {}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.param_groups[0]["params"]:
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            lr, eps, decay = group["lr"], group["eps"], group["weight_decay"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                grad = p.grad
+                state = self.state.get(p)
+                if not state:
+                    state = self.state[p] = {
+                        "step": torch.tensor(0.0),
+                        "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
+                        "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format)}
+                state["step"] += 1
+                if decay != 0:
+                    grad = grad.add(p, alpha=decay)
+                state["exp_avg"].lerp_(grad, 1 - beta1)
+                state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+                step = state["step"].item()
+                step_size = lr / (1 - beta1 ** step)
+                denom = (state["exp_avg_sq"].sqrt() / (1 - beta2 ** step) ** 0.5).add_(eps)
+                p.addcdiv_(state["exp_avg"], denom, value=-step_size)
+
+    def state_dict(self) -> dict:
+        """torch.optim's layout: parameters by index, the groups' settings."""
+        index = {id(p): i for i, p in enumerate(self.param_groups[0]["params"])}
+        groups = [{**{k: v for k, v in g.items() if k != "params"},
+                   "params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
+        return {"state": {index[id(p)]: dict(s) for p, s in self.state.items()},
+                "param_groups": groups}
+
+    def load_state_dict(self, sd: dict) -> None:
+        params = self.param_groups[0]["params"]
+        (group,) = sd["param_groups"]
+        if len(group["params"]) != len(params):
+            raise ValueError("the optimizer state is for another number of parameters")
+        self.param_groups[0].update({k: v for k, v in group.items() if k != "params"})
+        self.param_groups[0]["betas"] = tuple(self.param_groups[0]["betas"])
+        self.state = {}
+        for i, s in sd["state"].items():
+            p = params[int(i)]
+            self.state[p] = {"step": torch.as_tensor(s["step"], dtype=torch.float32).clone(),
+                             "exp_avg": s["exp_avg"].to(p.device, p.dtype).clone(),
+                             "exp_avg_sq": s["exp_avg_sq"].to(p.device, p.dtype).clone()}
+
+
+def make_adam(params, lr: float, weight_decay: float, device: torch.device):
+    """This Adam on the CPU; torch's fused one elsewhere."""
+    if device.type == "cpu":
+        return Adam(params, lr=lr, weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay,
+                            fused=device.type == "cuda")
