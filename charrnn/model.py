@@ -11,6 +11,7 @@ from charrnn.config import ModelConfig
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
+
 def _embedding_weight(cfg: ModelConfig) -> torch.Tensor:
     """nn.Embedding's own N(0, 1) initialisation, skipped on the meta device: there normal_
     runs through torch._refs, whose first call imports torch._dynamo (about 1 s), which made
