@@ -73,6 +73,38 @@ def test_state_moves_between_ours_and_torch_through_a_checkpoints_layout():
     assert float(opt_ours2.state_dict()["state"][0]["step"]) == 10.0
 
 
+def test_several_groups_number_and_restore_like_torch():
+    """Each group its own lr; zero_grad, the state's numbering and a reload span every group."""
+    ours, theirs = _twins()
+
+    def grouped(model, make):
+        head = list(model.head.parameters())
+        rest = [p for n, p in model.named_parameters() if not n.startswith("head.")]
+        opt = make(rest)
+        opt.param_groups.append({**opt.param_groups[0], "params": head, "lr": 5e-3})
+        return opt
+
+    opt_ours = grouped(ours, lambda ps: Adam(ps, lr=1e-3))
+    opt_theirs = grouped(theirs, lambda ps: torch.optim.Adam(ps, lr=1e-3))
+    _train(ours, opt_ours, 4)
+    _train(theirs, opt_theirs, 4)
+    mine, torchs = opt_ours.state_dict(), opt_theirs.state_dict()
+    assert [g["params"] for g in mine["param_groups"]] == [g["params"] for g in
+                                                            torchs["param_groups"]]
+    assert sorted(mine["state"]) == sorted(torchs["state"]) == list(range(len(list(ours.parameters()))))
+    for i, s in torchs["state"].items():
+        assert torch.equal(mine["state"][i]["exp_avg"], s["exp_avg"]), i
+    opt_ours.zero_grad(set_to_none=True)
+    assert all(p.grad is None for p in ours.parameters())
+    again = grouped(ours, lambda ps: Adam(ps, lr=1.0))
+    again.load_state_dict(_saved(opt_theirs))
+    assert [g["lr"] for g in again.param_groups] == [1e-3, 5e-3]
+    _train(ours, again, 3, seed=1)
+    _train(theirs, opt_theirs, 3, seed=1)
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        assert torch.equal(p, q)
+
+
 def test_a_cpu_training_run_does_not_import_the_compiler(tmp_path):
     """torch.optim would import torch._dynamo (about 1.2 s of every training process)."""
     corpus = tmp_path / "c.txt"

@@ -22,8 +22,12 @@ class Adam:
                               "decoupled_weight_decay": False}]
         self.state: dict = {}
 
+    def _params(self) -> list:
+        """Every group's parameters in order: torch.optim numbers them so in a state_dict."""
+        return [p for group in self.param_groups for p in group["params"]]
+
     def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.param_groups[0]["params"]:
+        for p in self._params():
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
@@ -56,26 +60,26 @@ class Adam:
 
     def state_dict(self) -> dict:
         """torch.optim's layout: parameters by index, the groups' settings."""
-        index = {id(p): i for i, p in enumerate(self.param_groups[0]["params"])}
+        index = {id(p): i for i, p in enumerate(self._params())}
         groups = [{**{k: v for k, v in g.items() if k != "params"},
                    "params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
         return {"state": {index[id(p)]: dict(s) for p, s in self.state.items()},
                 "param_groups": groups}
 
     def load_state_dict(self, sd: dict) -> None:
-        params = self.param_groups[0]["params"]
-        (group,) = sd["param_groups"]
-        if len(group["params"]) != len(params):
+        groups = sd["param_groups"]
+        if [len(g["params"]) for g in groups] != [len(g["params"]) for g in self.param_groups]:
             raise ValueError("the optimizer state is for another number of parameters")
-        self.param_groups[0].update({k: v for k, v in group.items() if k != "params"})
-        self.param_groups[0]["betas"] = tuple(self.param_groups[0]["betas"])
+        for own, saved in zip(self.param_groups, groups):
+            own.update({k: v for k, v in saved.items() if k != "params"})
+            own["betas"] = tuple(own["betas"])
+        params = self._params()
         self.state = {}
         for i, s in sd["state"].items():
             p = params[int(i)]
             self.state[p] = {"step": torch.as_tensor(s["step"], dtype=torch.float32).clone(),
                              "exp_avg": s["exp_avg"].to(p.device, p.dtype).clone(),
                              "exp_avg_sq": s["exp_avg_sq"].to(p.device, p.dtype).clone()}
-
 
 def make_adam(params, lr: float, weight_decay: float, device: torch.device):
     """This Adam on the CPU; torch's fused one elsewhere."""
