@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from charrnn.errors import CharrnnError
+from charrnn.series.moments import rms
 
 # ---------------------------------------------------------------------- baselines
 # A baseline forecasts from values known at forecast time: the window's last row t and earlier.
@@ -83,7 +84,7 @@ def choose_baseline(target: np.ndarray, end: np.ndarray, y: np.ndarray, season: 
     rmse = {}
     for kind in BASELINES:
         base, _ = baseline_forecast(target, end, y.shape[1], kind, season, transform)
-        rmse[kind] = float(np.sqrt(np.mean((base - y) ** 2)))
+        rmse[kind] = rms(base - y)
     best = min(BASELINES[1:], key=rmse.__getitem__)
     return best if rmse[best] < (1 - margin) * rmse["persistence"] else "persistence"
 

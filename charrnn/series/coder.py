@@ -12,6 +12,7 @@ import numpy as np
 
 from charrnn.errors import CharrnnError
 from charrnn.series.baselines import forward, inverse
+from charrnn.series.moments import rms
 from charrnn.series.scaler import Scaler
 from charrnn.series.table import Series
 from charrnn.series.windows import Windows
@@ -184,8 +185,8 @@ class Coder:
 
 
 def _rms(changes: np.ndarray, axis=None):
-    rms = np.sqrt(np.mean(changes ** 2, axis=axis))
-    return np.where(rms > 0, rms, 1.0)
+    size = rms(changes, axis)
+    return np.where(size > 0, size, 1.0)
 
 
 def fit_coder(mode: str, scaler: Scaler, series: "Series", rows: int, *,

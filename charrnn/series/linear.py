@@ -17,8 +17,11 @@ model's errors 0.549; the first two's forecasts blended offline with the linear 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from charrnn.series.moments import rms
 from charrnn.series.windows import take
 
 PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0)  # the inputs are scaled to unit steps
@@ -75,11 +78,11 @@ def choose_penalty(coder, train, val) -> float | None:
         return None
     xtx, xtt = normal_equations(coder, train)
 
-    def mse(out):
-        with np.errstate(over="ignore", invalid="ignore"):  # values near 1e300
-            return float(np.mean((coder.decode(out, val) - val.y) ** 2))
+    def error(out):
+        with np.errstate(over="ignore", invalid="ignore"):  # decoding values near 1e300
+            return rms(coder.decode(out, val) - val.y)
 
-    bare = mse(np.zeros_like(val.y, dtype=float))
-    scores = {p: mse(apply(coder, val, solve(xtx, xtt, p))) for p in PENALTIES}
+    bare = error(np.zeros_like(val.y, dtype=float))
+    scores = {p: error(apply(coder, val, solve(xtx, xtt, p))) for p in PENALTIES}
     best = min(scores, key=scores.__getitem__)
-    return best if scores[best] < (1 - MARGIN) * bare else None
+    return best if scores[best] < math.sqrt(1 - MARGIN) * bare else None  # MSE below 1 - MARGIN

@@ -11,6 +11,7 @@ import numpy as np
 
 from charrnn.errors import CharrnnError
 from charrnn.series.baselines import baseline_forecast
+from charrnn.series.moments import rms
 from charrnn.series.windows import Windows
 
 
@@ -24,7 +25,7 @@ def scores(pred: np.ndarray, actual: np.ndarray) -> dict:
     err = np.asarray(pred, float) - np.asarray(actual, float)
     actual = np.asarray(actual, float)
     mape = None if np.any(actual == 0) else _finite(np.mean(np.abs(err) / np.abs(actual)) * 100)
-    return {"rmse": _finite(np.sqrt(np.mean(err ** 2))), "mae": _finite(np.mean(np.abs(err))),
+    return {"rmse": _finite(rms(err)), "mae": _finite(np.mean(np.abs(err))),
             "mape": mape}
 
 
@@ -124,7 +125,7 @@ def _series_metrics(series, part, pred, coder, season: int | None, notes: list, 
         if ok.any():
             forecasts["seasonal_drift"] = (drift, ok)
     baselines = {name: score(p, part.y[ok]) for name, (p, ok) in forecasts.items()}
-    rmse_scaled = _finite(np.sqrt(np.mean(((pred - part.y) / coder.span) ** 2)))
+    rmse_scaled = _finite(rms((pred - part.y) / coder.span))
     result = {"rmse": model["rmse"], "mae": model["mae"], "mape": model["mape"],
               "rmse_scaled": rmse_scaled, "baselines": baselines,
               "skill": _skill(model, baselines), "n": int(len(part.y))}

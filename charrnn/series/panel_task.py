@@ -9,6 +9,7 @@ import torch
 from charrnn.config import SeriesConfig, to_dict
 from charrnn.errors import CharrnnError
 from charrnn.series.baselines import forward
+from charrnn.series.moments import rms
 from charrnn.series.prepare import Prepared
 from charrnn.series.task import SeriesTask, SeriesWindows, _covariate_facts, predict
 
@@ -60,7 +61,7 @@ class PanelTask(SeriesTask):
         if self.val_x is not None:
             persistence = [coded(p, p.part("val").y) - coded(p, p.part("val").last[:, None])
                            for p in self.parts if len(p.part("val").y)]
-            self.val_persistence = float(np.sqrt(np.mean(np.concatenate(persistence) ** 2)))
+            self.val_persistence = rms(np.concatenate(persistence))
 
     def _stack(self, name: str):
         xs, ts = [], []

@@ -16,6 +16,7 @@ from charrnn.errors import CharrnnError
 from charrnn.series.baselines import (BASELINES, TRANSFORMS, baseline_forecast, choose_baseline,
                                       forward, one_step_errors)
 from charrnn.series.coder import Coder, fit_coder
+from charrnn.series.moments import spread
 from charrnn.series.scaler import Scaler
 from charrnn.series.table import Series
 # commands.py, task.py and selection.py take Coder, Scaler, Windows, BASELINES, take and pick
@@ -235,8 +236,8 @@ def _level_input(series: Series, transform: str, rows: int, asked: bool | None,
     z = forward(series.target_values[:rows], transform)
     if target_index is None or not (mean_reverting(z) if asked is None else asked):
         return None
-    spread = float(np.std(z))
-    return [float(np.mean(z)), spread if spread > 0 else 1.0]
+    size = spread(z)
+    return [float(np.mean(z)), size if size > 0 else 1.0]
 
 
 def _covariates(series: Series, calendar: bool, rows: int):

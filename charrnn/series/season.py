@@ -11,6 +11,8 @@ from datetime import datetime
 
 import numpy as np
 
+from charrnn.series.moments import spread
+
 # Periods a calendar suggests, by the step between rows; the first that the data confirm wins.
 CALENDAR = {"hourly": (24, 168), "daily": (7, 365), "weekly": (52,), "monthly": (12,),
             "quarterly": (4,)}
@@ -157,13 +159,13 @@ def choose_transform(values, season: int | None = None) -> str:
         return "none"
     level = np.array([c.mean() for c in chunks])
     lag = season if season and season < size else 1
-    spread = np.array([np.std(c[lag:] - c[:-lag]) if season and season < size
-                       else np.std(c - np.linspace(c[0], c[-1], len(c))) for c in chunks])
+    swing = np.array([spread(c[lag:] - c[:-lag]) if season and season < size
+                      else spread(c - np.linspace(c[0], c[-1], len(c))) for c in chunks])
     if season and season == size:  # a chunk is one season: its spread is the season's swing
-        spread = np.array([np.std(c) for c in chunks])
-    if level.max() / level.min() < 2.0 or np.any(spread <= 0):
+        swing = np.array([spread(c) for c in chunks])
+    if level.max() / level.min() < 2.0 or np.any(swing <= 0):
         return "none"
-    slope = np.polyfit(np.log(level), np.log(spread), 1)[0]
+    slope = np.polyfit(np.log(level), np.log(swing), 1)[0]
     return "log" if slope >= 0.5 else "none"
 
 
@@ -203,7 +205,7 @@ def mean_reverting(values) -> bool:
     z = np.asarray(values, float).reshape(-1)
     if len(z) < 20 or not np.all(np.isfinite(z)) or np.ptp(z) == 0:
         return False
-    z = (z - z.mean()) / z.std()  # the statistic does not depend on units; huge values fit
+    z = (z - z.mean()) / spread(z)  # the statistic does not depend on units; huge values fit
     dz = np.diff(z)
     y = dz[1:]
     x = np.column_stack([np.ones(len(y)), z[1:-1], dz[:-1]])

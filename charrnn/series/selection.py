@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from charrnn.series.moments import rms
 from charrnn.series.prepare import BASELINES, prepare
 
 MARGIN = 0.05  # a seasonal baseline must beat persistence by 5% to be chosen
@@ -46,12 +47,10 @@ def linear_rmse(data) -> float:
     # a network output equal to the linear model's makes their blend the linear model
     guess = coder.decode(coder.linear_output(val) if coder.linear else
                          np.zeros_like(val.y, dtype=float), val)
-    with np.errstate(over="ignore"):  # values near 1e300: infinity
-        return float(np.sqrt(np.mean((guess - val.y) ** 2)))
+    return rms(guess - val.y)
 
 
 def rmse(model, windows, coder) -> float:
     from charrnn.series.task import predict
 
-    with np.errstate(over="ignore"):  # values near 1e300: infinity
-        return float(np.sqrt(np.mean((predict(model, windows, coder) - windows.y) ** 2)))
+    return rms(predict(model, windows, coder) - windows.y)

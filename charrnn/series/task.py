@@ -18,6 +18,7 @@ from charrnn.config import ModelConfig, SeriesConfig, TrainConfig, to_dict
 from charrnn.distributed import World
 from charrnn.errors import CharrnnError
 from charrnn.model import Ensemble, RecurrentNet
+from charrnn.series.moments import rms
 from charrnn.series.prepare import Prepared, Windows, pick, take
 
 CURVE_POINTS = 60  # test windows previewed each epoch (sparkline)
@@ -163,9 +164,8 @@ class SeriesTask:
         self.conformal = conformal
         self.val_x, self.val_t = self._tensors(self.val) if len(self.val.x) else (None, None)
         self.to_scaled = data.coder.delta_scale ** 2  # objective units -> squared scaled units
-        with np.errstate(over="ignore"):  # values near 1e300: infinity, shown as null
-            self.val_persistence = (float(np.sqrt(np.mean((self.val.y - self.val.last[:, None])
-                                                          ** 2))) if len(self.val.x) else None)
+        self.val_persistence = (rms(self.val.y - self.val.last[:, None]) if len(self.val.x)
+                                else None)
         test = data.part("test")
         chosen = np.unique(np.linspace(0, len(test.x) - 1, CURVE_POINTS).astype(int))
         self.preview = pick(test, chosen)
@@ -247,8 +247,7 @@ class SeriesTask:
         val_rmse = None
         if len(self.val.y):
             pred = predict(model, self.val, self.data.coder)
-            with np.errstate(over="ignore"):  # values near 1e300: infinity, shown as null
-                val_rmse = float(np.sqrt(np.mean((pred - self.val.y) ** 2)))
+            val_rmse = rms(pred - self.val.y)
         fields = {"val_rmse": val_rmse, "val_rmse_persistence": self.val_persistence}
         if preview:
             pred = predict(model, self.preview, self.data.coder)[:, 0]
