@@ -195,6 +195,21 @@ def test_an_interrupted_retraining_keeps_the_validated_model(tmp_path, monkeypat
         ".lock", "best.safetensors", "last.safetensors"]
 
 
+def test_when_no_epoch_beats_the_baseline_the_retraining_claims_no_loss(tmp_path, monkeypatch):
+    """The validated run keeps epoch 0 (the untrained model, its baseline and linear model), so
+    the retraining trains 0 epochs: it has no loss to report (it used to record 0)."""
+    from charrnn.series.task import SeriesTask
+
+    monkeypatch.setattr(SeriesTask, "initial_margin", 1.0)  # no trained epoch can beat it
+    data = seasonal_csv(tmp_path / "s.csv", n=120)
+    result = train(data, tmp_path / "z", *FAST, "--json")
+    end = json.loads(result.stdout.splitlines()[-1])
+    assert end["best_epoch"] == 0 and "trained again for the 0 epochs" in result.stderr
+    meta = checkpoint.load(tmp_path / "z", kind="series").meta
+    assert meta["task"]["retrain"] is True and meta["epoch"] == 0
+    assert meta["best_loss"] is None
+
+
 def test_a_checkpoint_whose_linear_model_does_not_fit_is_refused(tmp_path):
     from safetensors import safe_open
     from safetensors.numpy import save_file

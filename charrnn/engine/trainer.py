@@ -170,8 +170,8 @@ class Trainer:
             except TrainingFailed:
                 self.saver.save_best()  # validated weights from before the failure
                 raise
-            if self.task.final_is_best:
-                s.best_loss = s.history[-1]["train_loss"] if s.history else 0.0
+            if self.task.final_is_best:  # no epoch trained (a retraining for 0): no score
+                s.best_loss = s.history[-1]["train_loss"] if s.history else math.inf
                 s.best_epoch = s.epoch
                 self.saver.keep_best(self._payload())
             self._save()
