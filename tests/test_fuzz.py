@@ -82,3 +82,23 @@ def test_csv_reader_on_random_and_mutated_tables(data):
     except CharrnnError:
         return
     assert len(series) > 0
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.from_regex(r"[+-]?(\d{1,12}\.?\d{0,8}|\.\d{1,8})([eE][+-]?\d{1,3})?", fullmatch=True)
+       | st.text(alphabet="0123456789+-.,eE$%() ", max_size=12))
+def test_the_fast_path_for_plain_numbers_reads_as_the_general_rules(cell):
+    """A plain number takes a shortcut in `_parse_number` and in the date-shape test; padded
+    with a space it takes the general path. Both must read it alike, and no plain number may
+    look like a date outside a date-named column."""
+    from charrnn.series.dates import _NAMED_ONLY, _NUMBER, _SHAPES
+    from charrnn.series.numeric import _parse_number
+
+    for style in ("dot", "comma"):
+        fast, general = _parse_number(cell, style), _parse_number(f" {cell} ", style)
+        assert fast == general or (fast != fast and general != general), (cell, style)
+        if fast is not None and general is not None:
+            assert str(fast) == str(general)  # the sign of zero too
+    if _NUMBER.fullmatch(cell):  # what lets `_shape` skip plain numbers in other columns
+        assert not [f for f, shape in _SHAPES.items()
+                    if f not in _NAMED_ONLY and shape.fullmatch(cell)], cell

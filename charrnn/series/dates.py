@@ -72,6 +72,8 @@ def _exactly_date_named(name: str) -> bool:
 
 
 def _shape(cell: str, named: bool) -> str | None:
+    if not named and _NUMBER.fullmatch(cell):  # only the named-only shapes are plain numbers
+        return None
     for family, pattern in _SHAPES.items():
         if (named or family not in _NAMED_ONLY) and (m := pattern.fullmatch(cell)):
             if family in ("named", "named_ym") and (

@@ -24,6 +24,8 @@ _MISSING = {"", "nan", "na", "n/a", "#n/a", "null", "none", "?", "-", "--"}
 _CURRENCY = "$€£¥₹"
 _PLAIN = {"dot": re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"),
           "comma": re.compile(r"(\d+,?\d*|,\d+)([eE][+-]?\d+)?")}
+# a plain number with a decimal point, the way most files write every cell
+_SIMPLE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED = {"dot": re.compile(r"\d{1,3}(?:(?P<g>[, \u00a0\u202f'])\d{3})(?:(?P=g)\d{3})*(\.\d+)?"),
             "comma": re.compile(r"\d{1,3}(?:(?P<g>[. \u00a0\u202f'])\d{3})(?:(?P=g)\d{3})*(,\d+)?")}
 
@@ -34,6 +36,8 @@ def _is_missing(cell: str) -> bool:
 
 def _parse_number(cell: str, style: str = "dot") -> float | None:
     """`1,101.50`, `$12.50`, `-€3`, `(12.50)`, `12.5%` (as 12.5); `style`: the decimal mark."""
+    if style == "dot" and _SIMPLE.fullmatch(cell):  # most cells: what the rules below give
+        return float(cell)
     s = cell.strip()
     if not s:
         return None
