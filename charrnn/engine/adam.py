@@ -81,6 +81,7 @@ class Adam:
                              "exp_avg": s["exp_avg"].to(p.device, p.dtype).clone(),
                              "exp_avg_sq": s["exp_avg_sq"].to(p.device, p.dtype).clone()}
 
+
 def make_adam(params, lr: float, weight_decay: float, device: torch.device):
     """This Adam on the CPU; torch's fused one elsewhere."""
     if device.type == "cpu":

@@ -3,10 +3,10 @@
 On a series near 1e300 every squared error overflows to infinity, so each choice made by
 comparing RMSEs (the baseline, the transform, the linear model's penalty) tied at infinity and
 fell to its default: a clearly seasonal series near 1e300 kept persistence (MASE 12.9 where
-the seasonal naive forecast scored 0.93). Near 1e-200 the squares underflow to zero and a
-series read as constant. Outside [TINY, HUGE] the values are divided by their largest
-magnitude first (an RMS never exceeds it, so the result fits); inside, the plain formula, so
-ordinary series give the same numbers bit for bit as before.
+the seasonal naive forecast scored 0.93). At the other end squares underflow: below about
+1e-154 they lose digits, below 1e-162 they vanish. Outside [TINY, HUGE] the values are divided
+by their largest magnitude first (an RMS never exceeds it, so the result fits); inside, the
+plain formula, so ordinary series give the same numbers bit for bit as before.
 """
 from __future__ import annotations
 
