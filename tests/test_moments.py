@@ -26,6 +26,12 @@ def test_huge_and_tiny_values_scale_instead_of_overflowing(scale):
     assert spread(X * scale + 3 * scale) / scale == pytest.approx(np.std(X), rel=1e-9)
 
 
+def test_columns_of_different_magnitudes_each_get_their_own_care():
+    scales = np.array([1.0, 1e300, 1e-200])
+    assert np.allclose(rms(X * scales, axis=0) / scales, rms(X, axis=0), rtol=1e-12)
+    assert rms(X * scales, axis=0)[0] == rms(X, axis=0)[0]  # the ordinary column: numpy's
+
+
 def test_what_is_not_finite_stays_so():
     assert rms(np.array([np.inf, 1.0])) == np.inf
     assert np.isnan(rms(np.array([np.nan, 1e300])))

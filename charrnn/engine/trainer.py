@@ -170,7 +170,7 @@ class Trainer:
             except TrainingFailed:
                 self.saver.save_best()  # validated weights from before the failure
                 raise
-            if self.task.final_is_best:  # no epoch trained (a retraining for 0): no score
+            if self.task.final_is_best:  # no epoch trained (a retraining for 0 epochs): no loss
                 s.best_loss = s.history[-1]["train_loss"] if s.history else math.inf
                 s.best_epoch = s.epoch
                 self.saver.keep_best(self._payload())

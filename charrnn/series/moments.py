@@ -22,11 +22,13 @@ def rms(x, axis=None):
         plain = np.sqrt(np.mean(a ** 2, axis=axis))
         if a.size == 0:
             return plain
-        big = np.max(np.abs(a), axis=axis, keepdims=True)
-        unit = np.where(np.isfinite(big) & (big > 0), big, 1.0)
-        scaled = np.sqrt(np.mean((a / unit) ** 2, axis=axis)) * np.squeeze(unit, axis=axis)
-        big = np.squeeze(big, axis=axis)
+        big = np.max(np.abs(a), axis=axis)
         ordinary = ((big >= TINY) & (big <= HUGE)) | ~np.isfinite(big) | (big == 0)
+        if np.all(ordinary):  # the common case: nothing computed twice
+            return float(plain) if axis is None else plain
+        unit = np.where(ordinary, 1.0, big)
+        scaled = np.sqrt(np.mean((a / (unit if axis is None else np.expand_dims(unit, axis)))
+                                 ** 2, axis=axis)) * unit
         out = np.where(ordinary, plain, scaled)
     return float(out) if axis is None else out
 
