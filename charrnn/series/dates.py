@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from charrnn.errors import CharrnnError
-from charrnn.series.numeric import _is_missing
+from charrnn.series.numeric import _SIMPLE as _NUMBER, _is_missing
 
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _DATE_WORDS = {"date", "time", "datetime", "timestamp", "year", "month", "period", "day", "ds",
                "dt", "week", "quarter", "date_time", "date time", "time_stamp"}
 _DATE_TOKENS = {"date", "datetime", "timestamp"}  # `trade_date`, `Date (UTC)`

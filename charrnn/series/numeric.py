@@ -24,7 +24,8 @@ _MISSING = {"", "nan", "na", "n/a", "#n/a", "null", "none", "?", "-", "--"}
 _CURRENCY = "$€£¥₹"
 _PLAIN = {"dot": re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"),
           "comma": re.compile(r"(\d+,?\d*|,\d+)([eE][+-]?\d+)?")}
-# a plain number with a decimal point, the way most files write every cell
+# a plain number (sign, digits, decimal point, exponent), as most files write every cell;
+# dates.py uses it too: no date shape outside a date-named column is one
 _SIMPLE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _GROUPED = {"dot": re.compile(r"\d{1,3}(?:(?P<g>[, \u00a0\u202f'])\d{3})(?:(?P=g)\d{3})*(\.\d+)?"),
             "comma": re.compile(r"\d{1,3}(?:(?P<g>[. \u00a0\u202f'])\d{3})(?:(?P=g)\d{3})*(,\d+)?")}
