@@ -1,7 +1,7 @@
 """charrnn's default forecaster against statsforecast on seven real series, in one run.
 
     python benchmarks/bench_real_series.py [--seeds 3] [--out DIR] [--series air,co2,...]
-                                           [-- extra train-series options]
+                                           [--csv FILE ...] [-- extra train-series options]
 
 The series come with the libraries, so nothing is downloaded: AirPassengers (statsforecast;
 monthly, growing trend and multiplicative season), and from statsmodels' datasets the Mauna Loa
@@ -11,6 +11,8 @@ real GDP and unemployment (quarterly). Each is written as a CSV with its dates, 
 `charrnn train-series CSV --seed S` (seeds 1..N) and scored as bench_series.py does: one-step
 forecasts over charrnn's test windows, each RMSE over persistence's; AutoARIMA, AutoETS and
 SeasonalNaive fitted once on the rows before the first test label, then run forward.
+`--csv FILE` (repeatable) scores series of your own the same way: a CSV with a date column and
+the value as its last column, oldest row first (`--series ''` for those alone).
 
 Needs the optional extra: pip install 'charrnn[bench]' (statsforecast, statsmodels).
 """
@@ -70,6 +72,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="folder for the CSVs and checkpoints [default: a temporary folder]")
     parser.add_argument("--series", default=",".join(SERIES), help="comma-separated subset")
+    parser.add_argument("--csv", type=Path, action="append", default=[],
+                        help="a date,value CSV of your own to score as well (repeatable)")
     parser.add_argument("options", nargs="*", help="train-series options (after --)")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
@@ -90,8 +94,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = args.out or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
-        for name in args.series.split(","):
-            csv = write_series(name, root / f"{name}.csv")
+        named = [(name, None) for name in args.series.split(",") if name]
+        for name, given in named + [(path.stem, path) for path in args.csv]:
+            csv = given or write_series(name, root / f"{name}.csv")
             print(f"{name}", file=sys.stderr, flush=True)
             runs = [one(csv, root / f"ckpt-{name}-1", False, "--seed", "1", *args.options)]
             ours = [runs[0]["charrnn"]]
