@@ -68,6 +68,19 @@ def test_detect_season_says_none_for_noise_and_random_walks(seed):
         assert detect_season(y) is None
         assert detect_season(y, daily(300)) is None
         assert detect_season(y, monthly(300)) is None
+        assert detect_season(y, quarterly(300)) is None
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_calendar_season_on_a_wandering_level_is_found(seed):
+    """A level that rises and falls over the rows keeps every ACF lag positive around the
+    season's peaks (as Australian beer's does); removing the level shows the season."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(140)
+    y = 300 + 150 * np.sin(np.pi * t / 140) + 40 * (t % 4 == 3) - 20 * (t % 4 == 1)
+    y = y + rng.normal(0, 8, 140)
+    assert detect_season(y, quarterly(140)) == 4
+    assert detect_season(y) is None  # without a calendar, no period is proposed: the strict test
 
 
 def test_a_season_needs_enough_cycles_and_the_log_needs_growing_swings():
