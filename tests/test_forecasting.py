@@ -7,7 +7,8 @@ import pytest
 
 from charrnn.errors import CharrnnError
 from charrnn.series.metrics import mase, mase_scale, series_metrics, smape
-from charrnn.series.baselines import baseline_forecast, choose_baseline
+from charrnn.series.baselines import (baseline_forecast, choose_baseline, fit_smoothing,
+                                      one_step_errors, smoothing)
 from charrnn.series.coder import Coder
 from charrnn.series.prepare import prepare, rebuild
 from charrnn.series.windows import Windows
@@ -110,6 +111,71 @@ def test_baselines_by_hand():
     assert np.allclose(g[:, 0], [16, 32, 64])  # in the log: exact on exponential growth
     _, ok = baseline_forecast(y, np.array([0, 1, 2]), 1, "seasonal_drift", season=2)
     assert ok.tolist() == [False, False, True]
+
+
+def test_smoothed_by_hand():
+    """Holt-Winters with season 2, written out: the first season starts the level (its mean),
+    the season (its deviations) and the trend (the change of mean to the second season)."""
+    y = np.array([10.0, 14, 13, 17, 11, 19, 16])
+    a, g, b = 0.5, 0.4, 0.2
+    level, trend = 12.0, (15 - 12) / 2
+    season = [-2.0, 2.0]
+    expected = {1: level + trend + season[0]}  # the forecast of row t + 1 made at row t
+    for t in range(2, 7):
+        e = y[t] - (level + trend + season[t % 2])
+        season[t % 2] += g * (1 - a) * e
+        level, trend = level + trend + a * e, trend + a * b * e
+        expected[t] = (level + trend + season[(t + 1) % 2], level + 2 * trend + season[t % 2])
+    f, ok = baseline_forecast(y, np.arange(1, 7), 2, f"smoothed:{a},{g},{b}", season=2)
+    assert ok.all()
+    assert f[0, 0] == pytest.approx(expected[1])
+    assert np.allclose(f[1:], [expected[t] for t in range(2, 7)])
+    _, ok = baseline_forecast(y, np.array([0, 1]), 1, "smoothed:0.5,0.4,0", season=2)
+    assert ok.tolist() == [False, True]  # no level before a whole season
+    err = one_step_errors(y, f"smoothed:{a},{g},{b}", 2)
+    assert err[2] == pytest.approx(y[2] - expected[1]) and err[:2].tolist() == [0, 0]
+    assert smoothing("smoothed:0.5,0.4,0") == (0.5, 0.4, 0.0) and smoothing("seasonal") is None
+    with pytest.raises(CharrnnError, match="smoothed:ALPHA,GAMMA,BETA"):
+        smoothing("smoothed:fast")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_smoothing_averages_the_noise_that_seasonal_naive_repeats(seed):
+    """A fixed season plus noise: seasonal naive's error is the difference of two noises
+    (RMSE sqrt(2) sigma); smoothing, fitted on the first rows, comes near sigma later on; with
+    a trend it follows the trend beyond the training range."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(240)
+    shape = np.tile(rng.normal(0, 3, 12), 20)
+    y = 50 + shape + rng.normal(0, 1, 240)
+    kind = fit_smoothing(y[:160], 12)
+    end = np.arange(160, 239)
+    smooth, _ = baseline_forecast(y, end, 1, kind, 12)
+    naive, _ = baseline_forecast(y, end, 1, "seasonal", 12)
+    rmse = lambda f: float(np.sqrt(np.mean((f[:, 0] - y[end + 1]) ** 2)))
+    assert rmse(smooth) < 0.8 * rmse(naive) and rmse(smooth) < 1.3
+    rising = y + 0.5 * t
+    kind = fit_smoothing(rising[:160], 12)
+    assert smoothing(kind)[2] > 0  # a trend
+    ahead, _ = baseline_forecast(rising, np.array([159]), 24, kind, 12)
+    assert np.sqrt(np.mean((ahead[0] - rising[160:184]) ** 2)) < 2.0  # 2 years past the rows
+
+
+def test_smoothed_is_fitted_on_the_training_rows_and_rebuilt_from_its_name():
+    y = trend_season()
+    p = prepare(series(y, monthly(len(y))), 24, 1, 0.3, 0.1, "train", "delta", season=12,
+                transform="log", baseline="smoothed")
+    assert smoothing(p.coder.baseline) is not None
+    assert p.coder.baseline == fit_smoothing(y[:p.fit_rows], 12, "log")
+    changed = y.copy()
+    changed[p.fit_rows:] *= 2  # the test rows do not move the weights
+    q = prepare(series(changed, monthly(len(y))), 24, 1, 0.3, 0.1, "train", "delta", season=12,
+                transform="log", baseline="smoothed")
+    assert q.coder.baseline == p.coder.baseline
+    again = rebuild(series(y, monthly(len(y))), 24, 1, 0.3, p.scaler, p.coder)
+    assert np.array_equal(again.windows.base, p.windows.base)
+    with pytest.raises(CharrnnError, match="needs a season"):
+        prepare(series(y), 24, 1, 0.3, 0.1, "train", "delta", baseline="smoothed")
 
 
 def test_the_chooser_picks_seasonal_drift_on_trend_times_season():

@@ -299,16 +299,21 @@ def test_ctrl_c_saves_best_and_last_then_stops(tmp_path):
     assert (tmp_path / "best.safetensors").exists() and (tmp_path / "last.safetensors").exists()
 
 
-@pytest.mark.parametrize("seasonal_rmse, chosen", [(9.4, "seasonal"), (9.6, "persistence"),
-                                                   (11.0, "persistence")])
+@pytest.mark.parametrize("seasonal_rmse, smoothed_rmse, chosen", [
+    (9.4, 12.0, "seasonal"), (9.6, 12.0, "persistence"), (11.0, 12.0, "persistence"),
+    (9.4, 9.0, "smoothed:"), (11.0, 9.6, "persistence")])
 def test_a_seasonal_baseline_must_beat_persistence_on_validation_by_the_margin(
-        monkeypatch, seasonal_rmse, chosen):
+        monkeypatch, seasonal_rmse, smoothed_rmse, chosen):
     """The rule, apart from the scoring: persistence scores 10 on the validation windows;
-    seasonal drift 10.5; a seasonal naive 6% better is chosen, one 4% better is not."""
+    seasonal drift 10.5; a seasonal naive (or smoothed) 6% better is chosen, one 4% better is
+    not. The smoothed candidate is named with its fitted weights."""
     from charrnn.series import selection
 
     scored = {"persistence": 10.0, "seasonal": seasonal_rmse, "seasonal_drift": 10.5}
-    monkeypatch.setattr(selection, "linear_rmse", lambda data: scored[data.coder.baseline])
+    monkeypatch.setattr(selection, "linear_rmse",
+                        lambda data: scored.get(data.coder.baseline, smoothed_rmse))
     cfg = SeriesConfig(target="v", features=["v"], season=12, window=24)
     best, scores = selection.choose_baseline(seasonal_series(), cfg, 0.3, "none")
-    assert best == chosen and scores == scored
+    assert best.startswith(chosen)
+    smoothed = [k for k in scores if k.startswith("smoothed:")]
+    assert len(smoothed) == 1 and scores == {**scored, smoothed[0]: smoothed_rmse}

@@ -165,6 +165,25 @@ def test_must_show_5_forecast_prints_csv_with_dates(seasonal_run):
     assert result.stderr == ""
 
 
+def test_a_smoothed_baseline_trains_scores_and_forecasts(tmp_path):
+    """--baseline smoothed: its weights are fitted on the training rows and named in the
+    checkpoint; eval scores the model beside that baseline, forecast carries it on."""
+    data = seasonal_csv(tmp_path / "monthly.csv", n=180)
+    out = tmp_path / "ckpt"
+    result = train(data, out, "--epochs", "5", "--baseline", "smoothed")
+    assert "corrects smoothed:" in result.stderr
+    r = evaluate(out, data)
+    smoothed = r["baselines"]["smoothed"]
+    assert {"rmse", "mase", "smape"} <= set(smoothed)
+    assert smoothed["rmse"] < r["baselines"]["seasonal_naive"]["rmse"]  # noise not repeated
+    text = run("eval", "--ckpt", out, data)
+    assert "smoothed(12)" in text.stdout
+    result = run("forecast", "--ckpt", out, data, "--steps", "12")
+    assert result.exit_code == 0, result.stderr
+    values = [float(row["prediction"]) for row in csv.DictReader(io.StringIO(result.stdout))]
+    assert max(values) - min(values) > 3  # the season goes on
+
+
 def test_eval_all_rows_and_text_output(seasonal_run):
     data, out, _ = seasonal_run
     assert evaluate(out, data, "--all")["n"] == 353

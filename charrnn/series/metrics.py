@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from charrnn.errors import CharrnnError
-from charrnn.series.baselines import baseline_forecast
+from charrnn.series.baselines import baseline_forecast, smoothing
 from charrnn.series.moments import rms
 from charrnn.series.windows import Windows
 
@@ -124,6 +124,12 @@ def _series_metrics(series, part, pred, coder, season: int | None, notes: list, 
         drift, ok = seasonal_drift(series.target_values, part, season, transform)
         if ok.any():
             forecasts["seasonal_drift"] = (drift, ok)
+    kind = getattr(coder, "baseline", "persistence")
+    if smoothing(kind) is not None and season == coder.season:  # the one the model corrects
+        smoothed, ok = baseline_forecast(series.target_values, part.end, part.y.shape[1], kind,
+                                         season, transform)
+        if ok.any():
+            forecasts["smoothed"] = (smoothed[ok], ok)
     baselines = {name: score(p, part.y[ok]) for name, (p, ok) in forecasts.items()}
     rmse_scaled = _finite(rms((pred - part.y) / coder.span))
     result = {"rmse": model["rmse"], "mae": model["mae"], "mape": model["mape"],
@@ -184,7 +190,8 @@ def metrics_text(r: dict, target: str, what: str, season: int | None) -> str:
     lines = [f"{target}, {what}: {r['n']} windows",
              row("model", r) + f"  rmse_scaled {num(r['rmse_scaled'], '.5g')}"]
     names = {"seasonal_naive": f"seasonal({season})" if season else "seasonal",
-             "seasonal_drift": f"drift({season})" if season else "seasonal drift"}
+             "seasonal_drift": f"drift({season})" if season else "seasonal drift",
+             "smoothed": f"smoothed({season})"}
     for name, m in r["baselines"].items():
         lines.append(row(names.get(name, name), m))
     skill = r["skill"]

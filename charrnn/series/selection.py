@@ -18,15 +18,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from charrnn.series.baselines import SMOOTHED
 from charrnn.series.moments import rms
 from charrnn.series.prepare import BASELINES, prepare
 
 MARGIN = 0.05  # a seasonal baseline must beat persistence by 5% to be chosen
+LONGEST_SMOOTHED = 52  # seasons up to a weekly year are smoothed; a daily year is not tried
 
 
 def choose_baseline(series, cfg, val_frac: float, transform: str,
-                    candidates=BASELINES) -> tuple[str, dict[str, float]]:
-    """(winning baseline, {candidate: validation RMSE of it and its linear part})."""
+                    candidates=None) -> tuple[str, dict[str, float]]:
+    """(winning baseline, {candidate: validation RMSE of it and its linear part}); the smoothed
+    candidate is named with the weights fitted on the training rows."""
+    if candidates is None:
+        smoothed = cfg.season and cfg.season <= LONGEST_SMOOTHED
+        candidates = BASELINES + ((SMOOTHED,) if smoothed else ())
     scores: dict[str, float] = {}
     for baseline in candidates:
         data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, val_frac, cfg.scale_fit,
@@ -35,9 +41,9 @@ def choose_baseline(series, cfg, val_frac: float, transform: str,
                        linear="auto" if cfg.linear == "none" else cfg.linear)
         if not len(data.part("val").y):
             return "persistence", {}
-        scores[baseline] = linear_rmse(data)
+        scores[data.coder.baseline] = linear_rmse(data)
     bar = (1 - MARGIN) * scores["persistence"]
-    best = min(candidates, key=scores.__getitem__)
+    best = min(scores, key=scores.__getitem__)
     return (best if scores[best] < bar else "persistence"), scores
 
 
