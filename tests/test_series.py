@@ -217,6 +217,22 @@ def seasonal_series(n=300, seed=0):
     return Series("gen", ["v"], "v", y[:, None], y)
 
 
+def test_a_cycle_in_yearly_rows_keeps_persistence():
+    """A period found in yearly rows is a cycle that drifts (sunspots, the lynx): only
+    persistence is offered; with monthly dates the same rows try every seasonal candidate."""
+    from charrnn.series import selection
+
+    y = seasonal_series().target_values
+    cfg = SeriesConfig(target="v", features=["v"], season=12, window=24)
+    for dates, column, kinds in (([str(1700 + i) for i in range(len(y))], "year", 1),
+                                 ([f"{1700 + i // 12}-{i % 12 + 1:02d}" for i in range(len(y))],
+                                  "month", 4)):
+        dated = Series("gen", ["v"], "v", y[:, None], y, dates, column)
+        best, scores = selection.choose_baseline(dated, cfg, 0.3, "none")
+        assert len(scores) == kinds
+        assert (best == "persistence") == (kinds == 1)
+
+
 def train_small(tmp_path, mode="delta", epochs=5, listeners=(), seed=0, horizon=1):
     s = seasonal_series()
     cfg = SeriesConfig(target_mode=mode, target="v", features=["v"], horizon=horizon)
