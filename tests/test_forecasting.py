@@ -92,6 +92,7 @@ def test_a_season_needs_enough_cycles_and_the_log_needs_growing_swings():
     assert default_window(None, 500) == 7
     assert default_window(12, 216) == 24 and default_window(7, 60) == 14
     assert default_window(12, 40) == 13  # what fits: half the fitting rows
+    assert default_window(11, 300, cycle=True) == 13  # a cycle: one period and two rows
     assert default_window(365, 1461) == 28  # the baseline carries a long season
 
 

@@ -184,6 +184,19 @@ def test_a_smoothed_baseline_trains_scores_and_forecasts(tmp_path):
     assert max(values) - min(values) > 3  # the season goes on
 
 
+def test_a_cycle_in_yearly_rows_gets_one_period_of_window_and_persistence(tmp_path):
+    """An 11-year cycle in yearly rows: the window reads one period and two rows, and the
+    seasonal baselines (which assume the period recurs to the row) are not tried."""
+    rng = np.random.default_rng(0)
+    t = np.arange(220)
+    y = 50 + 40 * np.sin(2 * np.pi * t / 11) + rng.normal(0, 5, 220)
+    data = tmp_path / "cycle.csv"
+    data.write_text("year,value\n" + "".join(f"{1700 + i},{v:.3f}\n" for i, v in enumerate(y)))
+    result = train(data, tmp_path / "ckpt", "--epochs", "1")
+    assert "season 11, window 13, corrects persistence" in result.stderr
+    assert "--baseline" not in result.stderr  # no choice was made among candidates
+
+
 def test_eval_all_rows_and_text_output(seasonal_run):
     data, out, _ = seasonal_run
     assert evaluate(out, data, "--all")["n"] == 353

@@ -201,7 +201,7 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
     with run_lock(out), cpu_threads(device, model_work(model_config(model, 1, 1), len(series))):
         if baseline == "auto" and cfg.season and cfg.target_mode == "delta":
             baseline, scores = choose_baseline(series, cfg, train_cfg.val_frac, transform)
-            if scores:
+            if len(scores) > 1:  # one candidate (a cycle in yearly rows) is no choice
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
                 note(f"note: --baseline {baseline}: chosen by its linear model's RMSE on the "
                      f"validation windows ({shown})", quiet)
@@ -230,7 +230,7 @@ def resolve_season_and_window(cfg, series, options: dict, val_frac: float):
     """--season auto|none|M and --window (default: sized to the season), from the rows that
     hold no test label."""
     from charrnn.series.prepare import model_rows
-    from charrnn.series.season import default_window, detect_season
+    from charrnn.series.season import date_frequency, default_window, detect_season
 
     asked = options.get("season") or "auto"
     if asked == "auto":
@@ -247,8 +247,9 @@ def resolve_season_and_window(cfg, series, options: dict, val_frac: float):
                                f"per cycle (12 for monthly data with a yearly season)") from None
         if not 2 <= season < len(series):
             raise CharrnnError(f"--season {season}: give 2 or more, under the {len(series)} rows")
+    cycle = date_frequency(series.dates) == "yearly"  # a period in yearly rows drifts
     window = options.get("window") or default_window(season, len(series), cfg.horizon,
-                                                     cfg.test_frac, val_frac)
+                                                     cfg.test_frac, val_frac, cycle=cycle)
     calendar = options.get("calendar")
     if calendar is None:
         calendar = auto_calendar(series, season, window, cfg.test_frac)

@@ -193,17 +193,24 @@ def choose_transform(values, season: int | None = None) -> str:
 
 # ---------------------------------------------------------------------- the window
 def default_window(season: int | None, rows: int, horizon: int = 1, test_frac: float = 0.3,
-                   val_frac: float = 0.1, plain: int = 7, cap: int = WINDOW_CAP) -> int:
+                   val_frac: float = 0.1, plain: int = 7, cap: int = WINDOW_CAP,
+                   cycle: bool = False) -> int:
     """Rows each window reads: two seasons where the data allow it (at most `cap`), else the
     longest that still leaves half the fitting rows' windows, never under `plain` (7, as before a
     season was known). Without a season: `plain`.
 
     With a season longer than cap / 2 (a daily series' year), the window covers 2 weeks-like
     spans at most; the season reaches the model through the seasonal baseline instead.
+    A `cycle` (a period in yearly rows, which drifts: sunspots, the lynx) gets one period and
+    two rows, as the autoregressions fitted to such series do (AR(9)-AR(12)): seed 1, the lynx
+    0.874 -> 0.654 of persistence's RMSE (window 20 -> 12), sunspots 0.587 -> 0.572 (22 -> 13).
     """
     if not season or season < 2:
         return plain
-    want = 2 * season if 2 * season <= cap else max(plain, min(cap, 28))
+    if cycle:
+        want = min(cap, season + 2)
+    else:
+        want = 2 * season if 2 * season <= cap else max(plain, min(cap, 28))
     fit_rows = int(rows * (1 - test_frac))
     most = max(plain, fit_rows // 2 - horizon)  # half the fitting rows still make windows
     return max(plain, min(want, most))
