@@ -108,18 +108,20 @@ def holt_winters(z: np.ndarray, season: int, alpha: float, gamma: float, beta: f
     season's value written at row t (the one a forecast of a row m later reads)."""
     z = np.asarray(z, float)
     n, m = len(z), season
-    level, trend, seasonal = np.zeros(n), np.zeros(n), np.zeros(n)
     if n < m:
-        return level, trend, seasonal
-    level[:m], slope, seasonal[:m] = _start(z, m)
-    trend[:m] = slope if beta > 0 else 0.0
-    lv, tr, keep = level[m - 1], trend[m - 1], gamma * (1 - alpha)
-    for t in range(m, n):
-        e = z[t] - (lv + tr + seasonal[t - m])
-        seasonal[t] = seasonal[t - m] + keep * e
+        return np.zeros(n), np.zeros(n), np.zeros(n)
+    lv, slope, first = _start(z, m)
+    tr = slope if beta > 0 else 0.0
+    level, trend = [lv] * m, [tr] * m
+    seasonal = first.tolist()
+    keep = gamma * (1 - alpha)
+    for t, value in enumerate(z[m:].tolist(), m):  # Python floats: 5x numpy's scalars here
+        e = value - (lv + tr + seasonal[t - m])
+        seasonal.append(seasonal[t - m] + keep * e)
         lv, tr = lv + tr + alpha * e, tr + alpha * beta * e
-        level[t], trend[t] = lv, tr
-    return level, trend, seasonal
+        level.append(lv)
+        trend.append(tr)
+    return np.array(level), np.array(trend), np.array(seasonal)
 
 
 def _start(z: np.ndarray, m: int) -> tuple[float, float, np.ndarray]:
