@@ -134,8 +134,9 @@ def _start(z: np.ndarray, m: int) -> tuple[float, float, np.ndarray]:
 
 def fit_smoothing(target: np.ndarray, season: int, transform: str = "none") -> str:
     """The "smoothed:alpha,gamma,beta" whose one-step errors over these (training) rows, after
-    a season of burn-in, have the least sum of squares, from a grid of every ALPHAS x GAMMAS x
-    BETAS run side by side."""
+    two seasons of burn-in (one on fewer than four seasons of rows), have the least sum of
+    squares, from a grid of every ALPHAS x GAMMAS x BETAS run side by side; under two seasons
+    of rows, the smallest weights."""
     z, m = forward(target, transform), season
     size = float(np.max(np.abs(z), initial=0.0))
     z = z / size if size > 0 else z  # squares of values near 1e300 would overflow

@@ -201,7 +201,7 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
     with run_lock(out), cpu_threads(device, model_work(model_config(model, 1, 1), len(series))):
         if baseline == "auto" and cfg.season and cfg.target_mode == "delta":
             baseline, scores = choose_baseline(series, cfg, train_cfg.val_frac, transform)
-            if len(scores) > 1:  # one candidate (a cycle in yearly rows) is no choice
+            if scores:
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
                 note(f"note: --baseline {baseline}: chosen by its linear model's RMSE on the "
                      f"validation windows ({shown})", quiet)

@@ -25,21 +25,23 @@ from charrnn.series.season import date_frequency
 
 MARGIN = 0.05  # a seasonal baseline must beat persistence by 5% to be chosen
 LONGEST_SMOOTHED = 52  # seasons up to a weekly year are smoothed; a daily year is not tried
-# CYCLES: a period found in yearly rows is a cycle (sunspots 9-14 years, lynx trappings about
-# 9.6), which the window reads; the seasonal baselines assume it recurs to the row. On the lynx
-# the seasonal one won the validation windows by 7.5% and scored 1.229 of persistence's RMSE on
-# the test part (the forecast 0.936; corrected persistence: 0.874, seed 1).
 
 
 def choose_baseline(series, cfg, val_frac: float, transform: str,
                     candidates=None) -> tuple[str, dict[str, float]]:
     """(winning baseline, {candidate: validation RMSE of it and its linear part}); the smoothed
-    candidate is named with the weights fitted on the training rows."""
+    candidate is named with the weights fitted on the training rows.
+
+    A period found in yearly rows is a cycle that drifts (sunspots 9-14 years, the lynx about
+    9.6), which the window reads: persistence, no scores. The seasonal baselines assume it
+    recurs to the row; on the lynx the seasonal one won the validation windows by 7.5% and
+    scored 1.229 of persistence's RMSE on the test part (the forecast 0.936 -> 0.874, seed 1).
+    """
     if candidates is None:
+        if date_frequency(series.dates) == "yearly":
+            return "persistence", {}
         smoothed = cfg.season and cfg.season <= LONGEST_SMOOTHED
         candidates = BASELINES + ((SMOOTHED,) if smoothed else ())
-        if date_frequency(series.dates) == "yearly":  # a cycle, not a season: see CYCLES
-            candidates = ("persistence",)
     scores: dict[str, float] = {}
     for baseline in candidates:
         data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, val_frac, cfg.scale_fit,
