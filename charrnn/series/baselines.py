@@ -116,12 +116,18 @@ def holt_winters(z: np.ndarray, season: int, alpha: float, gamma: float, beta: f
     seasonal = first.tolist()
     keep = gamma * (1 - alpha)
     for t, value in enumerate(z[m:].tolist(), m):  # Python floats: 5x numpy's scalars here
-        e = value - (lv + tr + seasonal[t - m])
-        seasonal.append(seasonal[t - m] + keep * e)
-        lv, tr = lv + tr + alpha * e, tr + alpha * beta * e
+        _, written, lv, tr = _step(value, lv, tr, seasonal[t - m], alpha, beta, keep)
+        seasonal.append(written)
         level.append(lv)
         trend.append(tr)
     return np.array(level), np.array(trend), np.array(seasonal)
+
+
+def _step(value, level, trend, last_season, alpha, beta, keep):
+    """One row of the recursion, for floats or for arrays of weights run side by side: (the
+    one-step error, the season written, the new level, the new trend)."""
+    e = value - (level + trend + last_season)
+    return e, last_season + keep * e, level + trend + alpha * e, trend + alpha * beta * e
 
 
 def _start(z: np.ndarray, m: int) -> tuple[float, float, np.ndarray]:
@@ -150,9 +156,7 @@ def fit_smoothing(target: np.ndarray, season: int, transform: str = "none") -> s
     keep, sse = gamma * (1 - alpha), np.zeros(len(grid))
     burn = 2 * m if len(z) >= 4 * m else m
     for t in range(m, len(z)):
-        e = z[t] - (lv + tr + ring[t % m])
-        ring[t % m] += keep * e
-        lv, tr = lv + tr + alpha * e, tr + alpha * beta * e
+        e, ring[t % m], lv, tr = _step(z[t], lv, tr, ring[t % m], alpha, beta, keep)
         if t >= burn:
             sse += e * e
     a, g, b = grid[int(np.argmin(sse))]

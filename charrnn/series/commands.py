@@ -230,7 +230,7 @@ def resolve_season_and_window(cfg, series, options: dict, val_frac: float):
     """--season auto|none|M and --window (default: sized to the season), from the rows that
     hold no test label."""
     from charrnn.series.prepare import model_rows
-    from charrnn.series.season import date_frequency, default_window, detect_season
+    from charrnn.series.season import default_window, detect_season, is_cycle
 
     asked = options.get("season") or "auto"
     if asked == "auto":
@@ -247,9 +247,9 @@ def resolve_season_and_window(cfg, series, options: dict, val_frac: float):
                                f"per cycle (12 for monthly data with a yearly season)") from None
         if not 2 <= season < len(series):
             raise CharrnnError(f"--season {season}: give 2 or more, under the {len(series)} rows")
-    cycle = date_frequency(series.dates) == "yearly"  # a period in yearly rows drifts
     window = options.get("window") or default_window(season, len(series), cfg.horizon,
-                                                     cfg.test_frac, val_frac, cycle=cycle)
+                                                     cfg.test_frac, val_frac,
+                                                     cycle=is_cycle(series.dates))
     calendar = options.get("calendar")
     if calendar is None:
         calendar = auto_calendar(series, season, window, cfg.test_frac)

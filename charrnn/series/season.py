@@ -65,6 +65,13 @@ def date_frequency(dates: list[str] | None) -> str | None:
 
 
 # ---------------------------------------------------------------------- the season
+def is_cycle(dates: list[str] | None) -> bool:
+    """Whether a period found in these rows is a cycle that drifts rather than a season that
+    recurs to the row: yearly rows (sunspots 9-14 years, the lynx about 9.6). The window reads
+    one period of it and the baseline is persistence."""
+    return date_frequency(dates) == "yearly"
+
+
 def _acf(x: np.ndarray, max_lag: int) -> np.ndarray:
     """Autocorrelation at lags 0..max_lag (the usual biased estimate, via the FFT)."""
     x = x - x.mean()

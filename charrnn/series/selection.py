@@ -21,7 +21,7 @@ import numpy as np
 from charrnn.series.baselines import SMOOTHED
 from charrnn.series.moments import rms
 from charrnn.series.prepare import BASELINES, prepare
-from charrnn.series.season import date_frequency
+from charrnn.series.season import is_cycle
 
 MARGIN = 0.05  # a seasonal baseline must beat persistence by 5% to be chosen
 LONGEST_SMOOTHED = 52  # seasons up to a weekly year are smoothed; a daily year is not tried
@@ -32,13 +32,13 @@ def choose_baseline(series, cfg, val_frac: float, transform: str,
     """(winning baseline, {candidate: validation RMSE of it and its linear part}); the smoothed
     candidate is named with the weights fitted on the training rows.
 
-    A period found in yearly rows is a cycle that drifts (sunspots 9-14 years, the lynx about
-    9.6), which the window reads: persistence, no scores. The seasonal baselines assume it
-    recurs to the row; on the lynx the seasonal one won the validation windows by 7.5% and
-    scored 1.229 of persistence's RMSE on the test part (the forecast 0.936 -> 0.874, seed 1).
+    A cycle (season.is_cycle) gets persistence and no scores: the seasonal baselines assume
+    the period recurs to the row; on the lynx the seasonal one won the validation windows by
+    7.5% and scored 1.229 of persistence's RMSE on the test part (the forecast 0.936 -> 0.874,
+    seed 1).
     """
     if candidates is None:
-        if date_frequency(series.dates) == "yearly":
+        if is_cycle(series.dates):
             return "persistence", {}
         smoothed = cfg.season and cfg.season <= LONGEST_SMOOTHED
         candidates = BASELINES + ((SMOOTHED,) if smoothed else ())
