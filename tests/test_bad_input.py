@@ -182,7 +182,7 @@ SERIES_CASES = [
     ("eval plot not a png", lambda t, s: (["eval", "--ckpt", s, _csv(t, GOOD_CSV), "--plot", t / "p.jpg"], None, ".png")),
     ("eval plot into a missing folder", lambda t, s: (["eval", "--ckpt", s, _csv(t, GOOD_CSV), "--plot", t / "no" / "p.png"], None, "does not exist")),
     ("forecast zero steps", lambda t, s: (["forecast", "--ckpt", s, _csv(t, GOOD_CSV), "--steps", "0"], None, "--steps")),
-    ("train-series smoothed without a season", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--baseline", "smoothed", "--season", "none"], None, "needs a season")),
+    ("train-series seasonal drift without a season", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--baseline", "seasonal_drift", "--season", "none"], None, "needs a season")),
     ("eval malformed smoothed baseline", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["coder"].update(baseline="smoothed:fast", season=2)), _csv(t, GOOD_CSV)], None, "smoothed:ALPHA,GAMMA,BETA")),
 ]
 

@@ -176,7 +176,37 @@ def test_smoothed_is_fitted_on_the_training_rows_and_rebuilt_from_its_name():
     again = rebuild(series(y, monthly(len(y))), 24, 1, 0.3, p.scaler, p.coder)
     assert np.array_equal(again.windows.base, p.windows.base)
     with pytest.raises(CharrnnError, match="needs a season"):
-        prepare(series(y), 24, 1, 0.3, 0.1, "train", "delta", baseline="smoothed")
+        prepare(series(y), 24, 1, 0.3, 0.1, "train", "delta", baseline="seasonal_drift")
+
+
+def test_smoothed_without_a_season_is_holts_level_and_trend():
+    """No season: l[t] = l[t-1] + b[t-1] + alpha e, b[t] = b[t-1] + alpha beta e, the
+    forecast h ahead l + h b; started from the first row and the first change."""
+    y = np.array([10.0, 12, 13, 17, 16, 19])
+    a, b = 0.5, 0.2
+    level, trend = 10.0, 12.0 - 10.0  # the first row, and the change to the second
+    expected = {}
+    for t in range(1, 6):
+        e = y[t] - (level + trend)
+        level, trend = level + trend + a * e, trend + a * b * e
+        expected[t] = (level + trend, level + 2 * trend)
+    f, ok = baseline_forecast(y, np.arange(1, 6), 2, f"smoothed:{a},0,{b}")
+    assert ok.all() and np.allclose(f, [expected[t] for t in range(1, 6)])
+    # persistence is in the grid (alpha 1, no trend) and is named so where it fits best
+    walk = np.cumsum(np.random.default_rng(0).normal(0, 1, 400))
+    assert fit_smoothing(walk, None) == "persistence"
+    # a trend with noise: the smoothed trend beats the last value, and goes on past the rows
+    rng = np.random.default_rng(1)
+    rising = 100 + 0.8 * np.arange(300) + rng.normal(0, 1, 300)
+    kind = fit_smoothing(rising[:200], None)
+    alpha, gamma, beta = smoothing(kind)
+    assert gamma == 0 and beta > 0
+    end = np.arange(200, 299)
+    holt, _ = baseline_forecast(rising, end, 1, kind)
+    rmse = lambda f: float(np.sqrt(np.mean((f - rising[end + 1]) ** 2)))
+    assert rmse(holt[:, 0]) < 0.8 * rmse(rising[end])
+    ahead, _ = baseline_forecast(rising, np.array([199]), 50, kind)
+    assert np.sqrt(np.mean((ahead[0] - rising[200:250]) ** 2)) < 5.0  # persistence: ~23
 
 
 def test_the_chooser_picks_seasonal_drift_on_trend_times_season():

@@ -184,6 +184,29 @@ def test_a_smoothed_baseline_trains_scores_and_forecasts(tmp_path):
     assert max(values) - min(values) > 3  # the season goes on
 
 
+def test_a_wandering_trend_without_a_season_gets_holts_baseline(tmp_path):
+    """Quarterly rows whose slope wanders, no season: auto chooses the smoothed baseline
+    (a level and a trend) over persistence on the validation windows; eval shows it, and the
+    forecast goes on along the trend."""
+    rng = np.random.default_rng(0)
+    slope = 0.5 + np.cumsum(rng.normal(0, 0.1, 160))
+    y = 100 + np.cumsum(slope) + rng.normal(0, 1, 160)
+    data = tmp_path / "trend.csv"
+    data.write_text("quarter,value\n" + "".join(
+        f"{1960 + i // 4}-{3 * (i % 4) + 1:02d}-01,{v:.3f}\n" for i, v in enumerate(y)))
+    out = tmp_path / "ckpt"
+    result = train(data, out, "--epochs", "5")
+    assert "no season" in result.stderr and "corrects smoothed:" in result.stderr
+    assert "note: --baseline smoothed:" in result.stderr
+    r = evaluate(out, data)
+    holt, persistence = r["baselines"]["smoothed"], r["baselines"]["persistence"]
+    assert holt["rmse"] < persistence["rmse"] and r["rmse"] < persistence["rmse"]
+    assert "smoothed " in run("eval", "--ckpt", out, data).stdout
+    result = run("forecast", "--ckpt", out, data, "--steps", "8")
+    values = [float(row["prediction"]) for row in csv.DictReader(io.StringIO(result.stdout))]
+    assert values[-1] - values[0] > 7 * 0.5  # rising, as the slope does
+
+
 def test_a_cycle_in_yearly_rows_gets_one_period_of_window_and_persistence(tmp_path):
     """An 11-year cycle in yearly rows: the window reads one period and two rows, and the
     seasonal baselines (which assume the period recurs to the row) are not tried."""

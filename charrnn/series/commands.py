@@ -199,7 +199,7 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
                    calendar=cfg.calendar, linear=cfg.linear)
     transform = data.coder.transform
     with run_lock(out), cpu_threads(device, model_work(model_config(model, 1, 1), len(series))):
-        if baseline == "auto" and cfg.season and cfg.target_mode == "delta":
+        if baseline == "auto" and cfg.target_mode == "delta":
             baseline, scores = choose_baseline(series, cfg, train_cfg.val_frac, transform)
             if scores:
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in scores.items())

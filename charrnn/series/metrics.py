@@ -191,7 +191,7 @@ def metrics_text(r: dict, target: str, what: str, season: int | None) -> str:
              row("model", r) + f"  rmse_scaled {num(r['rmse_scaled'], '.5g')}"]
     names = {"seasonal_naive": f"seasonal({season})" if season else "seasonal",
              "seasonal_drift": f"drift({season})" if season else "seasonal drift",
-             "smoothed": f"smoothed({season})"}
+             "smoothed": f"smoothed({season})" if season else "smoothed"}
     for name, m in r["baselines"].items():
         lines.append(row(names.get(name, name), m))
     skill = r["skill"]

@@ -200,7 +200,7 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
     elif baseline not in BASELINES + (SMOOTHED,) and smoothing(baseline) is None:
         raise CharrnnError(f"baseline {baseline!r}: one of auto, {', '.join(BASELINES)}, "
                            f"{SMOOTHED}")
-    elif baseline != "persistence" and not season:
+    elif baseline in BASELINES[1:] and not season:
         raise CharrnnError(f"baseline {baseline}: needs a season")
     elif baseline == SMOOTHED:  # its weights, from the rows the scaler sees
         baseline = fit_smoothing(series.target_values[:train_rows], season, transform)
