@@ -1,7 +1,9 @@
 """Shared fixtures: the lecture's two tiny trainings, run once per test session."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -10,8 +12,10 @@ from typer.testing import CliRunner
 
 from charrnn.cli import app
 
-# encoded corpora are cached; keep the tests' cache out of the user's home
-os.environ.setdefault("CHARRNN_CACHE", tempfile.mkdtemp(prefix="charrnn-test-cache-"))
+# encoded corpora are cached; keep the tests' cache out of the user's home, and remove it after
+if "CHARRNN_CACHE" not in os.environ:
+    os.environ["CHARRNN_CACHE"] = tempfile.mkdtemp(prefix="charrnn-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["CHARRNN_CACHE"], ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT / "corpora"
