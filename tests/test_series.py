@@ -333,3 +333,32 @@ def test_a_seasonal_baseline_must_beat_persistence_on_validation_by_the_margin(
     assert best.startswith(chosen)
     smoothed = [k for k in scores if k.startswith("smoothed:")]
     assert len(smoothed) == 1 and scores == {**scored, smoothed[0]: smoothed_rmse}
+
+
+class _Fixed(torch.nn.Module):
+    """A stand-in network whose validation outputs are given."""
+
+    def __init__(self, out):
+        super().__init__()
+        self.out = torch.as_tensor(out, dtype=torch.float32)
+
+    def forward_last(self, x):
+        return self.out
+
+
+def test_an_epoch_replaces_the_baseline_only_when_it_wins_across_the_windows(tmp_path):
+    """The untrained model (the baseline) is replaced by an epoch that beats it by the margin
+    and by the paired t statistic over the validation windows: not by one that is lucky on
+    one window."""
+    trainer, data = train_small(tmp_path)
+    task = trainer.task
+    t = task.val_t.numpy()
+    initial = task.validate(_Fixed(np.zeros_like(t)), None)
+    lucky = np.zeros_like(t)
+    lucky[np.argmax(np.abs(t[:, 0]))] = t[np.argmax(np.abs(t[:, 0]))]  # one window exact
+    steady = 0.3 * t  # every window 51% nearer
+    assert task.beats_initial(task.validate(_Fixed(steady), None), initial)
+    score = task.validate(_Fixed(lucky), None)
+    assert score < 0.98 * initial  # the margin alone would keep it
+    assert not task.beats_initial(score, initial)
+    assert not task.beats_initial(0.99 * initial, initial)  # within the margin

@@ -132,8 +132,12 @@ class Trainer:
     def _keep_best(self, score: float | None) -> bool:
         """Remember the weights if `score` beats the best so far; written at the next save."""
         s = self.state
-        bar = s.best_loss * (1 - self.task.initial_margin) if s.best_epoch == 0 else s.best_loss
-        if score is None or not score < bar:
+        if score is None:
+            return False
+        if s.best_epoch == 0 and math.isfinite(s.best_loss):  # the untrained model is the bar
+            if not self.task.beats_initial(score, s.best_loss):
+                return False
+        elif not score < s.best_loss:
             return False
         s.best_loss, s.best_epoch = score, s.epoch
         self.saver.keep_best(self._payload())

@@ -57,7 +57,6 @@ class TextTask:
     kind = "text"
     unit = "chars"
     score_initial_model = False
-    initial_margin = 0.0
     final_is_best = False
 
     def __init__(self, data: TextData, cfg: TextConfig, seed: int = 0,
@@ -92,6 +91,10 @@ class TextTask:
     @staticmethod
     def items(batch) -> int:
         return batch[1].numel()
+
+    @staticmethod
+    def beats_initial(score: float, initial: float) -> bool:
+        return score < initial
 
     def validate(self, model, autocast) -> float | None:
         ids = self.data.val_ids
