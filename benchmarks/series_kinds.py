@@ -11,6 +11,14 @@ returns (dates, values) for use from Python.
                 (like sunspot numbers)
   daily_season  daily, a yearly season plus AR(1) weather noise, about 4 years
   random_walk   daily, a Gaussian random walk (nothing to learn beyond the last value)
+
+and five short ones (48-98 rows, the length of many classic datasets), not in the default run:
+
+  short_season  monthly, 6 years: a fixed season on a wandering level (like US accidental deaths)
+  short_growth  quarterly, 21 years: exponential growth times a season (like Johnson & Johnson)
+  short_ar2     yearly, 98 rows: an AR(2) around a level (like Lake Huron's)
+  short_ar1     48 rows without dates: an AR(1), rho 0.6 (like a hormone measured every 10 min)
+  short_trend   quarterly, 15 years: a trend whose slope wanders, noise on top
 """
 from __future__ import annotations
 
@@ -21,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 KINDS = ("trend_season", "cycle", "daily_season", "random_walk")
+SHORT_KINDS = ("short_season", "short_growth", "short_ar2", "short_ar1", "short_trend")
 
 
 def _monthly(n: int, start: int = 1949) -> list[str]:
@@ -71,7 +80,37 @@ def random_walk(rng: np.random.Generator, n: int = 500) -> np.ndarray:
     return 100 + np.cumsum(rng.normal(0, 1, n))
 
 
-def generate(kind: str, seed: int) -> tuple[list[str], np.ndarray]:
+def _quarterly(n: int, start: int = 1960) -> list[str]:
+    return [f"{start + i // 4}-{3 * (i % 4) + 1:02d}-01" for i in range(n)]
+
+
+def _ar(rng: np.random.Generator, n: int, coefs: tuple[float, ...], sd: float) -> np.ndarray:
+    z = np.zeros(n)
+    for i in range(len(coefs), n):
+        z[i] = sum(c * z[i - 1 - k] for k, c in enumerate(coefs)) + rng.normal(0, sd)
+    return z
+
+
+def short(kind: str, rng: np.random.Generator) -> tuple[list[str] | None, np.ndarray]:
+    if kind == "short_season":
+        shape = rng.normal(0, 1, 12)
+        return _monthly(72, 1973), (9000 + 800 * np.tile(shape - shape.mean(), 6)
+                                    + np.cumsum(rng.normal(0, 80, 72)) + rng.normal(0, 150, 72))
+    if kind == "short_growth":
+        t = np.arange(84)
+        season = 1 + 0.15 * np.tile(rng.normal(0, 1, 4), 21)
+        return _quarterly(84), np.exp(0.04 * t) * season * np.exp(rng.normal(0, 0.05, 84)) + 0.5
+    if kind == "short_ar2":
+        return [str(1875 + i) for i in range(98)], 579 + _ar(rng, 98, (1.05, -0.27), 0.7)
+    if kind == "short_ar1":
+        return None, 2.4 + _ar(rng, 48, (0.6,), 0.4)
+    slope = 0.3 + np.cumsum(rng.normal(0, 0.08, 60))
+    return _quarterly(60), 50 + np.cumsum(slope) + rng.normal(0, 0.8, 60)
+
+
+def generate(kind: str, seed: int) -> tuple[list[str] | None, np.ndarray]:
+    if kind in SHORT_KINDS:
+        return short(kind, np.random.default_rng([12, 10 + SHORT_KINDS.index(kind), seed]))
     rng = np.random.default_rng([12, KINDS.index(kind), seed])
     if kind == "trend_season":
         y = trend_season(rng)
@@ -85,12 +124,15 @@ def generate(kind: str, seed: int) -> tuple[list[str], np.ndarray]:
     if kind == "random_walk":
         y = random_walk(rng)
         return _daily(len(y)), y
-    raise ValueError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
+    raise ValueError(f"unknown kind {kind!r}; one of {', '.join(KINDS + SHORT_KINDS)}")
 
 
-def write_csv(path: Path, dates: list[str], values: np.ndarray) -> Path:
-    column = "year" if dates and dates[0].isdigit() else "date"
-    lines = [f"{column},value"] + [f"{d},{v:.4f}" for d, v in zip(dates, values)]
+def write_csv(path: Path, dates: list[str] | None, values: np.ndarray) -> Path:
+    if dates is None:
+        lines = ["value"] + [f"{v:.4f}" for v in values]
+    else:
+        column = "year" if dates and dates[0].isdigit() else "date"
+        lines = [f"{column},value"] + [f"{d},{v:.4f}" for d, v in zip(dates, values)]
     path.write_text("\n".join(lines) + "\n")
     return path
 
