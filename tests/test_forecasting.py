@@ -195,6 +195,7 @@ def test_smoothed_without_a_season_is_holts_level_and_trend():
     # persistence is in the grid (alpha 1, no trend) and is named so where it fits best
     walk = np.cumsum(np.random.default_rng(0).normal(0, 1, 400))
     assert fit_smoothing(walk, None) == "persistence"
+    assert smoothing(fit_smoothing(np.array([3.0]), None))[1] == 0  # too few rows: no season
     # a trend with noise: the smoothed trend beats the last value, and goes on past the rows
     rng = np.random.default_rng(1)
     rising = 100 + 0.8 * np.arange(300) + rng.normal(0, 1, 300)

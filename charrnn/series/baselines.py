@@ -158,7 +158,7 @@ def fit_smoothing(target: np.ndarray, season: int | None, transform: str = "none
     grid = np.array([(a, g, b) for a in alphas for g in gammas for b in BETAS])
     alpha, gamma, beta = grid.T
     if len(z) < 2 * m:
-        return f"{SMOOTHED}:{ALPHAS[0]:g},{GAMMAS[0]:g},0"
+        return f"{SMOOTHED}:{alphas[0]:g},{gammas[0]:g},0"
     lv, slope, first = _start(z, m)
     lv, tr = np.full(len(grid), lv), np.where(beta > 0, slope, 0.0)
     ring = np.repeat(first[:, None], len(grid), axis=1)  # (m, P): the season, row t at t % m
