@@ -83,6 +83,38 @@ def test_the_forecast_blends_the_linear_model_and_the_network():
     np.testing.assert_allclose(coder.encode(test.y, test), bare.encode(test.y, test))
 
 
+def test_validation_scores_the_blend_that_is_forecast():
+    """Epochs are chosen, and kept over the untrained model, by the error of what is forecast
+    (the blend), not of the network's output alone: its validation loss is proportional to the
+    blend's squared error in real units, whatever the network outputs."""
+    import torch
+
+    from charrnn.series.task import SeriesTask
+
+    data = prepare(series(ar2()), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
+    task = SeriesTask(data, SeriesConfig(target="v", features=["v"]), torch.device("cpu"))
+    val = data.part("val")
+
+    class Fixed(torch.nn.Module):
+        def __init__(self, out):
+            super().__init__()
+            self.out = torch.as_tensor(out, dtype=torch.float32)
+
+        def forward_last(self, x):
+            return self.out
+
+    rng = np.random.default_rng(2)
+    outs = [np.zeros(val.y.shape), data.coder.linear_output(val),
+            rng.normal(0, 1, val.y.shape)]
+    losses = [task.validate(Fixed(out), None) for out in outs]
+    real = [rmse(data.coder.decode(out, val), val) ** 2 for out in outs]
+    np.testing.assert_allclose(np.array(losses) / np.array(real), losses[0] / real[0], rtol=1e-4)
+    # the network alone would have scored its own error against the targets: a zero output
+    # (the bare baseline) would then look worse than it is
+    alone = float(np.mean((data.coder.encode(val.y, val) - outs[0]) ** 2)) * task.to_scaled
+    assert losses[0] < alone
+
+
 def test_long_series_are_fitted_in_chunks(monkeypatch):
     data = prepare(series(ar2()), 7, 1, 0.3, 0.3, "train", "delta", linear="none")
     train = data.part("train")

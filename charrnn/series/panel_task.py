@@ -58,6 +58,8 @@ class PanelTask(SeriesTask):
         self.units = units
         self.to_scaled = 1.0  # losses in coder units: each series' baseline errors have RMS ~1
         self.val_x, self.val_t = (None, None) if cfg.retrain else self._stack("val")
+        self.val_blend = None if self.val_x is None else self._blend(
+            [(p.coder, p.part("val")) for p in self.parts if len(p.part("val").y)])
         if self.val_x is not None:
             persistence = [coded(p, p.part("val").y) - coded(p, p.part("val").last[:, None])
                            for p in self.parts if len(p.part("val").y)]
