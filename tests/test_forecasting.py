@@ -179,6 +179,46 @@ def test_smoothed_is_fitted_on_the_training_rows_and_rebuilt_from_its_name():
         prepare(series(y), 24, 1, 0.3, 0.1, "train", "delta", baseline="seasonal_drift")
 
 
+@pytest.mark.parametrize("season", [None, 2, 12])
+def test_a_remembered_smoothing_run_equals_a_fresh_one(season):
+    """holt_winters goes on from its last run where the rows extend it (an iterated forecast);
+    bit for bit what reading every row again gives, for longer, shorter and changed rows."""
+    from charrnn.series import baselines
+
+    m = season or 1
+    y = 50 + np.cumsum(np.random.default_rng(3).normal(0, 1, 30 * m + 7))
+    weights = (0.3, 0.5 if season else 0.0, 0.2)
+
+    memory = baselines._LAST_RUN
+
+    def without_memory(run, *args):
+        kept = dict(memory)
+        memory.clear()
+        out = run(*args)
+        memory.clear()
+        memory.update(kept)
+        return out
+
+    changed = y.copy()
+    changed[len(y) // 2] += 1.0  # the same rows but one: not a continuation
+    calls = [y[:20 * m], y[:20 * m + 1], y[:20 * m + 5], y[: 2 * m], y[:m + 1], y,
+             y[:25 * m], changed, y[:3 * m], y]
+    for z in calls:
+        remembered = baselines.holt_winters(z, m, *weights)
+        for a, b in zip(remembered, without_memory(baselines.holt_winters, z, m, *weights)):
+            assert a.shape == (len(z),) and np.array_equal(a, b)
+    # an iterated 20-step forecast past the rows equals one computed without the memory
+    end = np.array([len(y) - 1])
+    kind = f"smoothed:{weights[0]},{weights[1]},{weights[2]}"
+    grown, grown_fresh = y.copy(), y.copy()
+    for _ in range(20):
+        f, _ = baseline_forecast(grown, end, 1, kind, season)
+        g, _ = without_memory(baseline_forecast, grown_fresh, end, 1, kind, season)
+        assert f[0, 0] == g[0, 0]
+        grown, grown_fresh = np.append(grown, f[0, 0]), np.append(grown_fresh, g[0, 0])
+        end = end + 1
+
+
 def test_smoothed_without_a_season_is_holts_level_and_trend():
     """No season: l[t] = l[t-1] + b[t-1] + alpha e, b[t] = b[t-1] + alpha beta e, the
     forecast h ahead l + h b; started from the first row and the first change."""

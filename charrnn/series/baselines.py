@@ -112,18 +112,55 @@ def smoothing(kind: str) -> tuple[float, float, float] | None:
 def holt_winters(z: np.ndarray, season: int, alpha: float, gamma: float, beta: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(level, trend, season) after each row: the level and trend as known at row t, and the
-    season's value written at row t (the one a forecast of a row m later reads)."""
+    season's value written at row t (the one a forecast of a row m later reads).
+
+    The last run per weights is kept: a forecast iterated past the horizon appends one row at
+    a time and asks again, and the recursion goes on from where it stopped instead of reading
+    the whole series again (200 steps on 20,000 rows: 400 runs over the series)."""
     z = np.asarray(z, float)
     n, m = len(z), season
     if n < m:
         return np.zeros(n), np.zeros(n), np.zeros(n)
+    key = (m, alpha, gamma, beta)
+    done = _LAST_RUN.get(key)
+    if done is not None and n >= 2 * m and len(done[0]) >= 2 * m:  # the same start as before
+        seen, level, trend, seasonal = done
+        k = min(n, len(seen))
+        if np.array_equal(z[:k], seen[:k]):
+            if n <= k:
+                return level[:n].copy(), trend[:n].copy(), seasonal[:n].copy()
+            more = _recur(z, k, float(level[-1]), float(trend[-1]), seasonal[k - m:].tolist(),
+                          m, alpha, beta, gamma * (1 - alpha))
+            done = (z.copy(), *(np.concatenate([old, new]) for old, new in
+                                zip((level, trend, seasonal), more)))
+            _remember(key, done)
+            return tuple(a.copy() for a in done[1:])
     lv, slope, first = _start(z, m)
     tr = slope if beta > 0 else 0.0
-    level, trend = [lv] * m, [tr] * m
-    seasonal = first.tolist()
-    keep = gamma * (1 - alpha)
-    for t, value in enumerate(z[m:].tolist(), m):  # Python floats: 5x numpy's scalars here
-        _, written, lv, tr = _step(value, lv, tr, seasonal[t - m], alpha, beta, keep)
+    level, trend, seasonal = _recur(z, m, lv, tr, first.tolist(), m, alpha, beta,
+                                    gamma * (1 - alpha))
+    done = (z.copy(), np.concatenate([np.full(m, lv), level]),
+            np.concatenate([np.full(m, tr), trend]), np.concatenate([first, seasonal]))
+    _remember(key, done)
+    return tuple(a.copy() for a in done[1:])
+
+
+_LAST_RUN: dict = {}  # (season, alpha, gamma, beta) -> (rows, level, trend, season)
+
+
+def _remember(key, run) -> None:
+    if len(_LAST_RUN) >= 8 and key not in _LAST_RUN:
+        _LAST_RUN.clear()
+    _LAST_RUN[key] = run
+
+
+def _recur(z, start: int, lv: float, tr: float, ring: list, m: int, alpha, beta, keep):
+    """(level, trend, season) of rows start.. of z, from the state after row start - 1 and the
+    season's last m values `ring`."""
+    level, trend, seasonal = [], [], []
+    for t, value in enumerate(z[start:].tolist(), start):  # Python floats: 5x numpy's here
+        _, written, lv, tr = _step(value, lv, tr, ring[t - start], alpha, beta, keep)
+        ring.append(written)
         seasonal.append(written)
         level.append(lv)
         trend.append(tr)
