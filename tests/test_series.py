@@ -316,12 +316,12 @@ def test_ctrl_c_saves_best_and_last_then_stops(tmp_path):
 
 
 @pytest.mark.parametrize("seasonal_rmse, smoothed_rmse, chosen", [
-    (9.4, 12.0, "seasonal"), (9.6, 12.0, "persistence"), (11.0, 12.0, "persistence"),
-    (9.4, 9.0, "smoothed:"), (11.0, 9.6, "persistence")])
+    (9.6, 12.0, "seasonal"), (9.8, 12.0, "persistence"), (11.0, 12.0, "persistence"),
+    (9.6, 9.0, "smoothed:"), (11.0, 9.8, "persistence")])
 def test_a_seasonal_baseline_must_beat_persistence_on_validation_by_the_margin(
         monkeypatch, seasonal_rmse, smoothed_rmse, chosen):
     """The rule, apart from the scoring: persistence scores 10 on the validation windows;
-    seasonal drift 10.5; a seasonal naive (or smoothed) 6% better is chosen, one 4% better is
+    seasonal drift 10.5; a seasonal naive (or smoothed) 4% better is chosen, one 2% better is
     not. The smoothed candidate is named with its fitted weights."""
     from charrnn.series import selection
 
