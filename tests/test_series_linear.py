@@ -15,6 +15,7 @@ from charrnn.series.coder import Coder
 from charrnn.series.prepare import prepare
 from charrnn.series.selection import choose_baseline
 from charrnn.series.table import Series
+from test_series import _Fixed
 from test_series_cli import FAST, clean_error, evaluate, run, seasonal_csv, train
 
 
@@ -94,19 +95,10 @@ def test_validation_scores_the_blend_that_is_forecast():
     data = prepare(series(ar2()), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
     task = SeriesTask(data, SeriesConfig(target="v", features=["v"]), torch.device("cpu"))
     val = data.part("val")
-
-    class Fixed(torch.nn.Module):
-        def __init__(self, out):
-            super().__init__()
-            self.out = torch.as_tensor(out, dtype=torch.float32)
-
-        def forward_last(self, x):
-            return self.out
-
     rng = np.random.default_rng(2)
     outs = [np.zeros(val.y.shape), data.coder.linear_output(val),
             rng.normal(0, 1, val.y.shape)]
-    losses = [task.validate(Fixed(out), None) for out in outs]
+    losses = [task.validate(_Fixed(out), None) for out in outs]
     real = [rmse(data.coder.decode(out, val), val) ** 2 for out in outs]
     np.testing.assert_allclose(np.array(losses) / np.array(real), losses[0] / real[0], rtol=1e-4)
     # the network alone would have scored its own error against the targets: a zero output

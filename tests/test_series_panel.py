@@ -157,3 +157,35 @@ def test_a_global_model_retrains_on_every_series_validation_windows(trained, tmp
     assert meta["task"]["retrain"] is False and meta["epoch"] == 60
     evaluated = json.loads(ok(run_cli(["eval", "--ckpt", tmp_path / "v", data, "--json"])).stdout)
     assert len(evaluated["series"]) == 3  # the fourth is too short to train on
+
+
+def test_a_panel_validates_each_series_blend(tmp_path):
+    """As for one series (test_series_linear), the pooled validation loss is that of what is
+    forecast: each series' network output blended with its own linear model (none: the output)."""
+    import torch
+
+    from charrnn.config import SeriesConfig
+    from charrnn.series.panel import prepare_panel
+    from charrnn.series.panel_task import PanelTask
+    from test_series import _Fixed
+
+    panel = load_panel(str(long_csv(tmp_path / "long.csv", lengths=(90, 80, 70))), "store",
+                       "sales", ["sales"])
+    cfg = SeriesConfig(target="sales", features=["sales"], season=12, window=24, linear="auto")
+    ids, parts = prepare_panel(panel, cfg, 0.3, "none", "persistence", [])
+    assert all(p.coder.linear for p in parts)
+    parts[1].coder.linear = None  # one series without a linear model
+    task = PanelTask(ids, parts, cfg, panel, torch.device("cpu"))
+    out = np.random.default_rng(0).normal(0, 1, task.val_t.shape)
+    expected, start = [], 0
+    for p in parts:
+        val = p.part("val")
+        n = len(val.y)
+        blend = out[start:start + n]
+        if p.coder.linear:
+            share = p.coder.linear["share"]
+            blend = (1 - share) * blend + share * p.coder.linear_output(val)
+        expected.append(((blend - p.coder.encode(val.y, val)) ** 2).mean(axis=1))
+        start += n
+    assert task.validate(_Fixed(out), None) == pytest.approx(np.concatenate(expected).mean(),
+                                                              rel=1e-5)
