@@ -188,7 +188,6 @@ def test_a_remembered_smoothing_run_equals_a_fresh_one(season):
     m = season or 1
     y = 50 + np.cumsum(np.random.default_rng(3).normal(0, 1, 30 * m + 7))
     weights = (0.3, 0.5 if season else 0.0, 0.2)
-
     memory = baselines._LAST_RUN
 
     def without_memory(run, *args):

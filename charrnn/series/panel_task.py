@@ -58,12 +58,12 @@ class PanelTask(SeriesTask):
         self.units = units
         self.to_scaled = 1.0  # losses in coder units: each series' baseline errors have RMS ~1
         self.val_x, self.val_t = (None, None) if cfg.retrain else self._stack("val")
-        self.val_blend = None if self.val_x is None else self._blend(
-            [(p.coder, p.part("val")) for p in self.parts if len(p.part("val").y)])
-        if self.val_x is not None:
-            persistence = [coded(p, p.part("val").y) - coded(p, p.part("val").last[:, None])
-                           for p in self.parts if len(p.part("val").y)]
-            self.val_persistence = rms(np.concatenate(persistence))
+        self.val_blend = None
+        if self.val_x is not None:  # in _stack's order: the series that have validation windows
+            vals = [(p, p.part("val")) for p in self.parts if len(p.part("val").y)]
+            self.val_blend = self._blend([(p.coder, val) for p, val in vals])
+            self.val_persistence = rms(np.concatenate(
+                [coded(p, val.y) - coded(p, val.last[:, None]) for p, val in vals]))
 
     def _stack(self, name: str):
         xs, ts = [], []
