@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import threading
 from dataclasses import dataclass
@@ -52,12 +53,39 @@ def isolated():
 
 def setup_device(device: torch.device) -> None:
     if device.type == "cpu":
+        keep_freed_memory()
         # A converged small model was measured 35x slower per step with denormals.
         torch.set_flush_denormal(True)
     elif device.type == "cuda":
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+
+
+# Up to this much freed memory stays with the process instead of going back to the kernel
+KEPT_FREE_BYTES = 1 << 30
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Training allocates and frees the same large buffers every step. glibc serves large
+    blocks with mmap (over a threshold that starts at 128 KiB and rises to 32 MiB at most) and
+    returns them on free, and trims the heap's freed top; the next step faults the pages back
+    in, zeroed. A full-batch step of the default series LSTM over 1,929 windows of 96 rows
+    spent 40% of its time in the kernel (220 ms a step; 119 ms with the memory kept). So large
+    blocks come from the heap, and up to KEPT_FREE_BYTES of it stays with the process. Once
+    per process; False where the C library is not glibc (nothing changed)."""
+    import ctypes
+    import platform
+
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4  # malloc.h
+    return bool(mallopt(m_mmap_max, 0)) and bool(mallopt(m_trim_threshold, KEPT_FREE_BYTES))
 
 
 BF16_MIN_HIDDEN = 128  # narrower models are bound by per-call costs, not arithmetic
