@@ -1,6 +1,7 @@
 """Whole processes: `charrnn train-text` against the bare PyTorch loop, start to exit.
 
     python benchmarks/bench_process.py [DATA] [--steps 150] [--pairs 5] [--threads 2]
+                                        [--bare-kept-memory]
 
 Each pair runs, as separate processes and in turn, the bare loop (benchmarks/anchor_lstm.py
 --steps N --warmup 0 --sample-chars 0: start-up, data, N steps on the first 90% of the text
@@ -67,6 +68,9 @@ def main() -> None:
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--bare-kept-memory", action="store_true",
+                   help="give the bare loop glibc's settings that charrnn makes for itself "
+                        "(runtime.keep_freed_memory), through the environment")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-process-") as tmp:
         # a cache of its own: the first charrnn run encodes the corpus, the others read it
@@ -79,16 +83,21 @@ def main() -> None:
 
             data = Path(tmp) / "pseudo.txt"
             data.write_text(pseudo_text(2 << 20), encoding="utf-8")
+        bare_env = dict(env)
+        if args.bare_kept_memory:
+            from charrnn.runtime import KEPT_FREE_BYTES
+
+            bare_env.update(MALLOC_MMAP_MAX_="0", MALLOC_TRIM_THRESHOLD_=str(KEPT_FREE_BYTES))
         rows = []
         for i in range(args.pairs):
             bare, ours = commands(data, args.steps, args, Path(tmp) / f"run-{i}")
-            b = timed(bare, env)
+            b = timed(bare, bare_env)
             c = timed(ours, env)
             rows.append((b, c))
             print(f"pair {i + 1}: bare {b:.2f} s, charrnn {c:.2f} s, ratio {b / c:.3f}",
                   file=sys.stderr, flush=True)
         bare1, ours1 = commands(data, 1, args, Path(tmp) / "one-step")
-        fixed_bare, fixed_ours = timed(bare1, env), timed(ours1, env)
+        fixed_bare, fixed_ours = timed(bare1, bare_env), timed(ours1, env)
         torch_s, help_s = start_up(env)
     print(f"| pair | bare loop s | charrnn s | bare / charrnn |")
     print("| --- | --- | --- | --- |")
@@ -97,7 +106,8 @@ def main() -> None:
     median = statistics.median(b / c for b, c in rows)
     print(f"| median | | | **{median:.3f}** |")
     print(f"\n{args.steps} steps of {args.layers} x {args.hidden} (batch 64, seq 100, fp32, "
-          f"{args.threads} threads) on {data.name}; whole processes, interleaved.")
+          f"{args.threads} threads) on {data.name}; whole processes, interleaved"
+          + ("; the bare loop with charrnn's malloc settings." if args.bare_kept_memory else "."))
     print(f"one-step runs (the fixed costs): bare loop {fixed_bare:.2f} s, charrnn "
           f"{fixed_ours:.2f} s")
     print(f"start-up: `import torch` {torch_s:.2f} s, `charrnn --help` {help_s:.2f} s")
