@@ -250,3 +250,38 @@ def test_a_checkpoint_whose_linear_model_does_not_fit_is_refused(tmp_path):
     save_file(tensors, str(tmp_path / "bad.safetensors"), metadata={key: json.dumps(inner)})
     clean_error(run("eval", "--ckpt", tmp_path / "bad.safetensors", data),
                 "linear model's weights do not fit")
+
+
+@pytest.mark.parametrize("phi, seed, alone", [((-0.5, 0), 0, True), ((-0.3, 0), 1, True),
+                                              ((-0.3, 0), 2, False), ((0.5, -0.3), 0, False)])
+def test_all_of_the_linear_correction_where_it_beats_its_share_by_the_margin(phi, seed, alone):
+    """The whole correction, fitted on the training windows, against SHARE of it on the
+    validation windows: 1 where all of it wins by ALONE_MARGIN (an oscillating AR(1): the
+    correction is 1.5 times the last value, SHARE of it leaves a third), else SHARE."""
+    data = prepare(series(ar2(seed=seed, phi=phi)), 7, 1, 0.3, 0.3, "train", "delta",
+                   linear="auto")
+    bare = replace(data.coder, linear=None)
+    train, val, penalty = data.part("train"), data.part("val"), data.coder.linear["penalty"]
+    out = linear.apply(bare, val, linear.fit(bare, train, penalty))
+    whole = rmse(bare.decode(out, val), val)
+    shared = rmse(bare.decode(linear.SHARE * out, val), val)
+    assert (whole < (1 - linear.ALONE_MARGIN) * shared) is alone
+    assert linear.choose_share(bare, train, val, penalty) == (1.0 if alone else linear.SHARE)
+
+
+@pytest.mark.parametrize("retrain", [True, False])
+def test_where_the_network_stays_out_the_linear_model_may_forecast_alone(tmp_path, retrain):
+    """One epoch cannot beat the untrained blend: the network stays out, and on an oscillating
+    AR(1) all of the linear correction wins; the checkpoint (retrained or not) says so, and
+    beats persistence by far (the correction is 1.5 times the last value)."""
+    y = ar2(n=300, phi=(-0.5, 0))
+    data = tmp_path / "osc.csv"
+    data.write_text("v\n" + "\n".join(f"{v:.5f}" for v in y) + "\n")
+    flags = ("--season", "none", "--epochs", "1", "--hidden", "4") + (
+        () if retrain else ("--no-retrain",))
+    result = train(data, tmp_path / "a", *flags)
+    assert "the linear model forecasts alone" in result.stderr
+    meta = checkpoint.load(tmp_path / "a", kind="series").meta
+    assert meta["coder"]["linear"]["share"] == 1.0 and meta["task"]["retrain"] is retrain
+    scores = evaluate(tmp_path / "a", data)
+    assert scores["rmse"] < 0.75 * scores["baselines"]["persistence"]["rmse"]

@@ -180,7 +180,7 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
     from charrnn.engine.trainer import Trainer
     from charrnn.runtime import setup_device
     from charrnn.series.prepare import prepare
-    from charrnn.series.retrain import retrain_on_validation, validated_config
+    from charrnn.series.retrain import retrain_on_validation, train_beside, validated_config
     from charrnn.series.selection import choose_baseline
     from charrnn.series.task import SeriesTask, cpu_threads, model_config, model_work
 
@@ -220,10 +220,37 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
         task = SeriesTask(data, replace(cfg, retrain=False), device)
         shown = validated_config(train_cfg, retrain)
         end = run(lambda views: trainer_for(task, shown, out, views))
+        share = linear_alone(task, end)
+        if share is not None:
+            note("note: no epoch was kept, and all of the linear model's correction beat 2/3 of "
+                 "it on the validation windows: the linear model forecasts alone", quiet)
         if retrain:
             return retrain_on_validation(task, train_cfg, end, out, trainer_for,
-                                         lambda line: note(line, quiet))
+                                         lambda line: note(line, quiet), share)
+        if share is not None:  # the validated checkpoints again, with the linear model's share
+            task = SeriesTask(with_share(data, share), replace(cfg, retrain=False), device)
+            end = train_beside(out, end, train_cfg,
+                               lambda shorter, folder: trainer_for(task, shorter, folder, ()))
     return end, task
+
+
+def linear_alone(task, end) -> float | None:
+    """1 where the network stayed out (no epoch beat the untrained model) and the linear
+    model's whole correction beats its share on the validation windows (linear.choose_share);
+    else None: the share stays."""
+    from charrnn.series import linear
+
+    d = task.data
+    if end.best_epoch != 0 or d.coder.linear is None:
+        return None
+    bare = replace(d.coder, linear=None)
+    share = linear.choose_share(bare, d.part("train"), d.part("val"), d.coder.linear["penalty"])
+    return share if share != d.coder.linear["share"] else None
+
+
+def with_share(data, share: float):
+    """`data` whose linear model gives `share` of the correction."""
+    return replace(data, coder=replace(data.coder, linear={**data.coder.linear, "share": share}))
 
 
 def resolve_season_and_window(cfg, series, options: dict, val_frac: float):

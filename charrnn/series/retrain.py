@@ -10,9 +10,10 @@ from dataclasses import replace
 from pathlib import Path
 
 
-def retrain_on_validation(task, train_cfg, end, out: Path, trainer_for, say):
-    """One series: `task` ran validated to `end`; its calibration goes with the retrained model.
-    Returns (TrainEnd, the retraining SeriesTask)."""
+def retrain_on_validation(task, train_cfg, end, out: Path, trainer_for, say, share=None):
+    """One series: `task` ran validated to `end`; its calibration goes with the retrained model
+    (`share`: the linear model's share of the correction, where it changed after the validated
+    run, commands.linear_alone). Returns (TrainEnd, the retraining SeriesTask)."""
     from charrnn import checkpoint
     from charrnn.series.prepare import prepare
     from charrnn.series.task import SeriesTask
@@ -23,6 +24,10 @@ def retrain_on_validation(task, train_cfg, end, out: Path, trainer_for, say):
                    cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=cfg.transform,
                    baseline=cfg.baseline, calendar=cfg.calendar, linear=cfg.linear,
                    linear_on="fit")
+    if share is not None:
+        from charrnn.series.commands import with_share
+
+        data = with_share(data, share)
     again = SeriesTask(data, cfg, task.device, conformal)
     done = train_beside(out, end, train_cfg,
                         lambda shorter, folder: trainer_for(again, shorter, folder, ()))
