@@ -38,4 +38,3 @@ def test_a_training_step_reuses_freed_memory_instead_of_faulting_it_back_in():
     kept, default = _faults("keep"), _faults("default")
     assert default > 2000  # glibc's defaults: the step's buffers come back from the kernel
     assert kept < default / 20
-

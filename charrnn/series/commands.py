@@ -180,7 +180,8 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
     from charrnn.engine.trainer import Trainer
     from charrnn.runtime import setup_device
     from charrnn.series.prepare import prepare
-    from charrnn.series.retrain import retrain_on_validation, train_beside, validated_config
+    from charrnn.series.retrain import (retrain_on_validation, train_beside, validated_config,
+                                        with_share)
     from charrnn.series.selection import choose_baseline
     from charrnn.series.task import SeriesTask, cpu_threads, model_config, model_work
 
@@ -246,11 +247,6 @@ def linear_alone(task, end) -> float | None:
     bare = replace(d.coder, linear=None)
     share = linear.choose_share(bare, d.part("train"), d.part("val"), d.coder.linear["penalty"])
     return share if share != d.coder.linear["share"] else None
-
-
-def with_share(data, share: float):
-    """`data` whose linear model gives `share` of the correction."""
-    return replace(data, coder=replace(data.coder, linear={**data.coder.linear, "share": share}))
 
 
 def resolve_season_and_window(cfg, series, options: dict, val_frac: float):

@@ -27,8 +27,8 @@ from charrnn.series.windows import take
 PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0)  # the inputs are scaled to unit steps
 MARGIN = 0.02  # of validation MSE: the linear model must beat the bare baseline by this
 SHARE = 2 / 3  # of the forecast's correction to the baseline; the network gives the rest
-# ...unless the whole linear correction beats SHARE of it on the validation windows by this much
-# of RMSE: the linear model then forecasts alone and no network is trained (choose_share)
+# ...and where the network stays out, all of it if that beats SHARE of it on the validation
+# windows by this much of RMSE (choose_share)
 ALONE_MARGIN = 0.10
 CHUNK = 4096  # windows flattened at a time (a long series' design matrix need not fit)
 

@@ -25,14 +25,17 @@ def retrain_on_validation(task, train_cfg, end, out: Path, trainer_for, say, sha
                    baseline=cfg.baseline, calendar=cfg.calendar, linear=cfg.linear,
                    linear_on="fit")
     if share is not None:
-        from charrnn.series.commands import with_share
-
         data = with_share(data, share)
     again = SeriesTask(data, cfg, task.device, conformal)
     done = train_beside(out, end, train_cfg,
                         lambda shorter, folder: trainer_for(again, shorter, folder, ()))
     say(retrained_note(end, out))
     return done, again
+
+
+def with_share(data, share: float):
+    """`data` whose linear model gives `share` of the correction."""
+    return replace(data, coder=replace(data.coder, linear={**data.coder.linear, "share": share}))
 
 
 def validated_config(train_cfg, retrain: bool):
