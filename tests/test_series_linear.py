@@ -285,3 +285,10 @@ def test_where_the_network_stays_out_the_linear_model_may_forecast_alone(tmp_pat
     assert meta["coder"]["linear"]["share"] == 1.0 and meta["task"]["retrain"] is retrain
     scores = evaluate(tmp_path / "a", data)
     assert scores["rmse"] < 0.75 * scores["baselines"]["persistence"]["rmse"]
+    # the intervals are calibrated on the validation windows with all of the linear model, as
+    # the validated model (no retraining) is
+    validated = tmp_path / "a" if not retrain else tmp_path / "v"
+    if retrain:
+        train(data, validated, *flags, "--no-retrain")
+    kept = checkpoint.load(validated, kind="series").meta["conformal"]
+    assert meta["conformal"] == kept

@@ -26,6 +26,7 @@ def retrain_on_validation(task, train_cfg, end, out: Path, trainer_for, say, sha
                    linear_on="fit")
     if share is not None:
         data = with_share(data, share)
+        conformal = linear_calibration(with_share(d, share))
     again = SeriesTask(data, cfg, task.device, conformal)
     done = train_beside(out, end, train_cfg,
                         lambda shorter, folder: trainer_for(again, shorter, folder, ()))
@@ -36,6 +37,19 @@ def retrain_on_validation(task, train_cfg, end, out: Path, trainer_for, say, sha
 def with_share(data, share: float):
     """`data` whose linear model gives `share` of the correction."""
     return replace(data, coder=replace(data.coder, linear={**data.coder.linear, "share": share}))
+
+
+def linear_calibration(data) -> dict | None:
+    """The interval calibration of the baseline and linear model alone (share 1: the network's
+    output counts for nothing) on `data`'s validation windows, as the validated run would
+    have made it."""
+    import numpy as np
+
+    from charrnn.series.intervals import calibration
+
+    val, coder = data.part("val"), data.coder
+    return calibration(coder.decode(np.zeros_like(val.y, dtype=float), val), val.y,
+                       coder.transform)
 
 
 def validated_config(train_cfg, retrain: bool):
