@@ -18,15 +18,15 @@ def retrain_on_validation(task, train_cfg, end, out: Path, trainer_for, say, sha
     from charrnn.series.prepare import prepare
     from charrnn.series.task import SeriesTask
 
-    conformal = checkpoint.load(end.best_path, kind="series").meta.get("conformal")
     d, cfg = task.data, replace(task.cfg, retrain=True)
+    conformal = (checkpoint.load(end.best_path, kind="series").meta.get("conformal")
+                 if share is None else linear_calibration(with_share(d, share)))
     data = prepare(d.series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
                    cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=cfg.transform,
                    baseline=cfg.baseline, calendar=cfg.calendar, linear=cfg.linear,
                    linear_on="fit")
     if share is not None:
         data = with_share(data, share)
-        conformal = linear_calibration(with_share(d, share))
     again = SeriesTask(data, cfg, task.device, conformal)
     done = train_beside(out, end, train_cfg,
                         lambda shorter, folder: trainer_for(again, shorter, folder, ()))
