@@ -80,7 +80,7 @@ SampleSeed = Annotated[Optional[int], _option("--seed", min=0, max=SEED_MAX, hel
 
 # ---------------------------------------------------------------------- training (text and series)
 CellOpt = Annotated[Optional[Cell], _option("--cell", help="Recurrent cell [default: lstm].")]
-Dropout = Annotated[Optional[float], _option("--dropout", **FRACTION, help="Dropout between layers [default: 0.1; 0 on corpora under 1,000 characters; series 0].")]
+Dropout = Annotated[Optional[float], _option("--dropout", **FRACTION, help="Dropout between layers [default: 0.1, 0.2 for text runs long enough to learn it by heart; 0 on corpora under 1,000 characters; series 0].")]
 LrDecay = Annotated[Optional[float], _option("--lr-decay", **interval(0.0, 1.0, low_open=True), help="Learning-rate factor after each epoch [default: 1].")]
 LrSchedule = Annotated[Optional[Schedule], _option("--lr-schedule", help="constant, or cosine to 10% of --lr at the end of the run [default: cosine with text --time-budget, else constant].")]
 Warmup = Annotated[Optional[int], _option("--warmup", min=0, help="Steps of linear learning-rate warm-up [default: 100 with text --time-budget, else 0].")]

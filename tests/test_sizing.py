@@ -9,7 +9,8 @@ from charrnn.model import RecurrentNet, count_parameters
 from charrnn.runtime import autocast_factory
 from charrnn.text.sizing import (CHARS_PER_PARAM, PARAMS_PER_CHAR, WIDTHS, choose_hidden,
                             measure_chars_per_sec, parameters)
-from charrnn.text.training import DEFAULT_DROPOUT, resolve_configs
+from charrnn.text.training import (DEFAULT_DROPOUT, LONG_RUN_DROPOUT, expected_passes,
+                                   resolve_configs)
 
 BASE = ModelConfig(input_size=65, output_size=65, embed=64, num_layers=2)
 
@@ -62,7 +63,8 @@ def test_measured_speed_is_real():
 def test_resolve_configs_adapts_and_explicit_options_win():
     model, train = resolve_configs({}, 1_115_394, 65, None)
     assert (model.hidden_size, model.num_layers, model.embed) == (512, 2, 64)
-    assert model.dropout == DEFAULT_DROPOUT and (train.lr, train.batch_size) == (3e-3, 32)
+    assert (train.lr, train.batch_size) == (3e-3, 32)
+    assert model.dropout == LONG_RUN_DROPOUT  # 20 epochs of 3.3 parameters a character
     assert train.lr_schedule == "constant" and train.epochs == 20
     model, train = resolve_configs({"time_budget": "10m"}, 1_115_394, 65, None,
                                    lambda cfg, batch, seq: 1e9)
@@ -75,3 +77,41 @@ def test_resolve_configs_adapts_and_explicit_options_win():
     assert (model.hidden_size, model.dropout, train.lr) == (64, 0.0, 0.1)
     model, train = resolve_configs({}, 180, 30, None)
     assert model.hidden_size == WIDTHS[-1] and model.dropout == 0.0 and train.val_frac == 0.0
+
+
+SHAKESPEARE = 1_115_394  # characters; 1,003,855 of them train
+
+
+@pytest.mark.parametrize("options, chars_per_sec, hidden, dropout", [
+    # ten minutes at the EPYC's bf16 speed: 8.6 passes x 3.3 parameters a character = 28
+    ({"time_budget": "10m"}, 16_000, 512, LONG_RUN_DROPOUT),
+    # the same model for two minutes: 1.7 passes, 6
+    ({"time_budget": "2m", "hidden": 512}, 16_000, 512, DEFAULT_DROPOUT),
+    # 2 x 256 for 2,300 steps: 7.3 passes x 1.1 = 8
+    ({"max_steps": 2300, "hidden": 256}, None, 256, DEFAULT_DROPOUT),
+    # ...and for 20 epochs: 22
+    ({"hidden": 256}, None, 256, LONG_RUN_DROPOUT),
+    ({"time_budget": "10m", "dropout": 0.05}, 16_000, 512, 0.05),  # given wins
+])
+def test_dropout_grows_with_the_passes_a_model_of_its_size_makes(options, chars_per_sec,
+                                                                   hidden, dropout):
+    model, _ = resolve_configs(options, SHAKESPEARE, 65, None,
+                               chars_per_sec and (lambda cfg, batch, seq: chars_per_sec))
+    assert (model.hidden_size, model.dropout) == (hidden, dropout)
+
+
+def test_a_large_corpus_keeps_light_dropout_for_its_twenty_epochs():
+    model, _ = resolve_configs({}, 1_000_000_000, 200, None)
+    assert model.hidden_size == WIDTHS[0] and model.dropout == DEFAULT_DROPOUT
+
+
+def test_expected_passes_is_the_first_limit_to_end_the_run():
+    _, train = resolve_configs({"time_budget": "10m", "max_steps": 1000, "hidden": 64},
+                               SHAKESPEARE, 65, None, lambda cfg, batch, seq: 1e9)
+    n_train = SHAKESPEARE - round(SHAKESPEARE * 0.1)
+    assert expected_passes(train, 100, n_train, lambda: 1e9) == pytest.approx(
+        1000 * 32 * 100 / n_train)  # the steps end it
+    assert expected_passes(train, 100, n_train, lambda: 100.0) == pytest.approx(
+        100.0 * 600 * 0.9 / n_train)  # a slow machine: the budget ends it
+    _, train = resolve_configs({"epochs": 3, "hidden": 64}, SHAKESPEARE, 65, None)
+    assert expected_passes(train, 100, n_train, lambda: 1.0) == 3.0

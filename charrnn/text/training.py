@@ -22,6 +22,14 @@ DEFAULT_SEQ = 100
 DEFAULT_EMBED = 64
 DEFAULT_LAYERS = 2
 DEFAULT_DROPOUT = 0.1
+# ...and more where the run could learn its training text by heart: where the passes over it
+# that the run allows (epochs, steps, or the budget at this machine's measured speed), times
+# the model's parameters per training character, reach EXPOSURE. On tinyshakespeare's tail
+# (BENCHMARKS.md, "Dropout that grows with the run"): 2 x 512 for 3,100 steps (9.9 passes x 3.3
+# = 33) scored 1.4473 with 0.1 and 1.4436 with 0.2 (means of three seeds; 0.2 won two);
+# 2 x 256 for 2,300 steps (7.3 passes x 1.1 = 8) 1.5629 with 0.1 and 1.5715 with 0.2.
+LONG_RUN_DROPOUT = 0.2
+EXPOSURE = 16.0
 TINY_CORPUS = 1000  # below this many characters: no validation tail and no dropout unless asked
 BUDGET_WARMUP_STEPS = 100
 
@@ -73,13 +81,19 @@ def resolve_configs(options: dict, n_chars: int, vocab_size: int, resumed: dict 
         embed=given.get("embed", DEFAULT_EMBED), num_layers=given.get("layers", DEFAULT_LAYERS),
         dropout=given.get("dropout", 0.0 if n_chars < TINY_CORPUS else DEFAULT_DROPOUT),
         tokens=True)
+    speeds: dict[int, float] = {}
+
+    def chars_per_sec(width: int) -> float:  # each width measured once
+        if width not in speeds:
+            speeds[width] = (speed(replace(model_cfg, hidden_size=width), batch_size or 1,
+                                   text.seq_len) if speed else math.inf)
+        return speeds[width]
+
     hidden = given.get("hidden")
     if hidden is None:
         from charrnn.text.sizing import choose_hidden
 
-        hidden = choose_hidden(model_cfg, n_train, given.get("time_budget"), lambda width: (
-            speed(replace(model_cfg, hidden_size=width), batch_size or 1, text.seq_len) if speed
-            else math.inf))
+        hidden = choose_hidden(model_cfg, n_train, given.get("time_budget"), chars_per_sec)
     model_cfg = replace(model_cfg, hidden_size=hidden)
     train_fields = {k: v for k, v in given.items() if k in TrainConfig.__dataclass_fields__}
     train_fields.update(batch_size=batch_size, val_frac=val_frac)
@@ -87,7 +101,35 @@ def resolve_configs(options: dict, n_chars: int, vocab_size: int, resumed: dict 
         train_fields.setdefault("lr_schedule", "cosine")
         train_fields.setdefault("warmup_steps", BUDGET_WARMUP_STEPS)
         train_fields.setdefault("epochs", UNLIMITED_EPOCHS)
-    return model_cfg, TrainConfig(**train_fields)
+    train_cfg = TrainConfig(**train_fields)
+    if "dropout" not in given and n_chars >= TINY_CORPUS:
+        passes = expected_passes(train_cfg, text.seq_len, n_train, lambda: chars_per_sec(hidden))
+        model_cfg = replace(model_cfg, dropout=default_dropout(model_cfg, n_train, passes))
+    return model_cfg, train_cfg
+
+
+def expected_passes(train: TrainConfig, seq_len: int, n_train: int,
+                    chars_per_sec: Callable[[], float]) -> float:
+    """How many times the run will read its training text: the first of its limits to end it
+    (epochs, steps, or the budget at the measured speed)."""
+    limits = [float(train.epochs)]
+    if train.max_steps:
+        limits.append(train.max_steps * (train.batch_size or 1) * seq_len / n_train)
+    if train.time_budget:
+        from charrnn.text.sizing import BUDGET_OVERHEAD
+
+        limits.append(chars_per_sec() * train.time_budget * BUDGET_OVERHEAD / n_train)
+    return min(limits)
+
+
+def default_dropout(model_cfg: ModelConfig, n_train: int, passes: float) -> float:
+    """DEFAULT_DROPOUT, or LONG_RUN_DROPOUT where passes x parameters per training character
+    reach EXPOSURE: a model with many parameters a character learns the text by heart in
+    fewer passes."""
+    from charrnn.text.sizing import parameters
+
+    exposure = passes * parameters(model_cfg) / max(n_train, 1)
+    return LONG_RUN_DROPOUT if exposure >= EXPOSURE else DEFAULT_DROPOUT
 
 
 @dataclass
@@ -187,11 +229,14 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
                                          device))
     precision = from_main(precision, world)  # measured per process: rank 0's choice for all
     probe = PROBES.get(model_cfg.hidden_size) if train_cfg.precision == "auto" else None
-    if measured and not quiet and world.is_main:
+    if measured and options.get("hidden") is None and not quiet and world.is_main:
         speeds = ", ".join(f"{w}: {v:,.0f}" for w, v in sorted(measured.items(), reverse=True))
+        dropout = (f"; dropout {LONG_RUN_DROPOUT:g}: the run is long enough to learn the text by heart"
+                   if options.get("dropout") is None and model_cfg.dropout == LONG_RUN_DROPOUT
+                   else "")
         print(f"note: --hidden {model_cfg.hidden_size} fits the data and the "
               f"{train_cfg.time_budget:g} s budget on this machine (training chars/s by width: "
-              f"{speeds}){'; ' + probe.note() if probe else ''}; give --hidden to choose",
+              f"{speeds}){'; ' + probe.note() if probe else ''}{dropout}; give --hidden to choose",
               file=sys.stderr)
     fact = probe.fact() if probe is not None and device.type == "cpu" else None
     if parent is not None:
