@@ -249,6 +249,51 @@ def test_smoothed_without_a_season_is_holts_level_and_trend():
     assert np.sqrt(np.mean((ahead[0] - rising[200:250]) ** 2)) < 5.0  # persistence: ~23
 
 
+def test_combined_is_the_mean_of_its_parts_by_hand():
+    """combined: persistence, seasonal naive and seasonal drift averaged; persistence where a
+    part cannot reach back."""
+    y = np.array([1.0, 2, 4, 8, 16, 32, 64])
+    f, ok = baseline_forecast(y, np.array([3, 4, 5]), 1, "combined", season=2)
+    # persistence 8, 16, 32; seasonal 4, 8, 16; drift y[t-1] + y[t] - y[t-2]: 10, 20, 40
+    assert ok.all() and np.allclose(f[:, 0], [22 / 3, 44 / 3, 88 / 3])
+    f, ok = baseline_forecast(y, np.array([0, 1, 2]), 1, "combined", season=2)
+    assert ok.tolist() == [False, False, True] and f[:2, 0].tolist() == [1, 2]
+    g, _ = baseline_forecast(y, np.array([3, 4, 5]), 1, "combined", season=2, transform="log")
+    assert np.allclose(g[:, 0], np.exp((np.log([8, 16, 32]) + np.log([4, 8, 16])
+                                        + np.log([16, 32, 64])) / 3))  # geometric in the log
+
+
+@pytest.mark.parametrize("season", [None, 4])
+def test_combined_with_smoothing_averages_every_candidate(season):
+    """"combined:a,g,b" adds the smoothed baseline with those weights; without a season the
+    parts are persistence and Holt's level and trend."""
+    y = trend_season()[:80]
+    end, kind = np.arange(20, 79), "smoothed:0.3,0.2,0.05" if season else "smoothed:0.3,0,0.05"
+    parts = (["persistence", "seasonal", "seasonal_drift"] if season else ["persistence"])
+    expected = np.mean([np.log(baseline_forecast(y, end, 2, k, season, "log")[0])
+                        for k in parts + [kind]], axis=0)
+    f, ok = baseline_forecast(y, end, 2, "combined" + kind[len("smoothed"):], season, "log")
+    assert ok.all() and np.allclose(np.log(f), expected)
+    with pytest.raises(CharrnnError, match="smoothed:ALPHA"):
+        baseline_forecast(y, end, 1, "combined:0.3", season)
+
+
+def test_combined_is_named_with_its_fitted_smoothing_and_rebuilt_from_it():
+    """prepare fits the smoothed part on the training rows and names it; the rebuilt windows
+    (eval, forecast) forecast the same."""
+    y = trend_season()
+    s = series(y, monthly(len(y)))
+    p = prepare(s, 24, 1, 0.3, 0.3, "train", "delta", season=12, transform="log",
+                baseline="combined")
+    weights = p.coder.baseline[len("combined:"):]
+    assert p.coder.baseline == "combined:" + weights
+    assert fit_smoothing(y[:p.fit_rows], 12, "log") == "smoothed:" + weights
+    again = rebuild(s, 24, 1, 0.3, p.scaler, p.coder)
+    assert np.array_equal(again.windows.base, p.windows.base)
+    long_season = prepare(s, 24, 1, 0.3, 0.3, "train", "delta", season=60, baseline="combined")
+    assert long_season.coder.baseline == "combined"  # no smoothing past LONGEST_SMOOTHED
+
+
 def test_the_chooser_picks_seasonal_drift_on_trend_times_season():
     y = trend_season()
     end = np.arange(30, 150)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from charrnn import checkpoint
 from charrnn.cli import app
 
 LECTURE = Path(__file__).resolve().parent.parent / "corpora" / "data-02-stock_daily.csv"
@@ -178,6 +179,25 @@ def test_a_smoothed_baseline_trains_scores_and_forecasts(tmp_path):
     assert smoothed["rmse"] < r["baselines"]["seasonal_naive"]["rmse"]  # noise not repeated
     text = run("eval", "--ckpt", out, data)
     assert "smoothed(12)" in text.stdout
+    result = run("forecast", "--ckpt", out, data, "--steps", "12")
+    assert result.exit_code == 0, result.stderr
+    values = [float(row["prediction"]) for row in csv.DictReader(io.StringIO(result.stdout))]
+    assert max(values) - min(values) > 3  # the season goes on
+
+
+def test_a_short_seasonal_series_gets_the_mean_of_the_candidates(tmp_path):
+    """72 monthly rows leave 10 validation windows: auto averages the candidates instead of
+    choosing, says so, names the smoothed part in the checkpoint; eval scores the model beside
+    that mean, and the forecast carries the season on."""
+    data = seasonal_csv(tmp_path / "short.csv", n=72)
+    out = tmp_path / "ckpt"
+    result = train(data, out, *FAST)
+    assert "--baseline combined:" in result.stderr and "the mean of persistence" in result.stderr
+    meta = checkpoint.load(out, kind="series").meta
+    assert meta["coder"]["baseline"].startswith("combined:")
+    r = evaluate(out, data)
+    assert {"rmse", "mase", "smape"} <= set(r["baselines"]["combined"])
+    assert "combined(12)" in run("eval", "--ckpt", out, data).stdout
     result = run("forecast", "--ckpt", out, data, "--steps", "12")
     assert result.exit_code == 0, result.stderr
     values = [float(row["prediction"]) for row in csv.DictReader(io.StringIO(result.stdout))]

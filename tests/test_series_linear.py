@@ -119,6 +119,39 @@ def test_long_series_are_fitted_in_chunks(monkeypatch):
                                linear.design(data.coder, test) @ np.asarray(whole))
 
 
+@pytest.mark.parametrize("season", [12, None])
+def test_under_few_validation_windows_the_seasonal_candidates_are_averaged(season):
+    """Where the validation part is too short to choose among a season's candidates, the
+    baseline is their mean (no scores); from FEW_WINDOWS on, the choice as before. Without a
+    season the choice stays (averaging lost there in full runs); asked for, the mean is of
+    persistence and Holt's level and trend."""
+    from charrnn.series import selection
+
+    cfg = SeriesConfig(target="v", features=["v"], season=season, window=24, linear="auto")
+
+    def rows_for(windows):
+        return next(n for n in range(40, 400) if selection.validation_windows(
+            series(np.zeros(n)), cfg, 0.3) == windows)
+
+    rng = np.random.default_rng(0)
+    for windows in (selection.FEW_WINDOWS - 1, selection.FEW_WINDOWS):
+        n = rows_for(windows)
+        t = np.arange(n)
+        y = (10 + 3 * np.sin(2 * np.pi * t / 12) if season else 0.8 * t) + rng.normal(0, 0.3, n)
+        best, scores = choose_baseline(series(y), cfg, 0.3, "none")
+        few = windows < selection.FEW_WINDOWS and season is not None
+        assert (best == "combined") == few and (scores == {}) == few
+        if windows < selection.FEW_WINDOWS:
+            data = prepare(series(y), 24, 1, 0.3, 0.3, "train", "delta", season=season,
+                           baseline="combined")
+            assert data.coder.baseline.startswith("combined:")  # the smoothed part's weights
+            assert len(data.part("val").y) == windows
+    if season is None:  # where Holt's fit is the last value, the mean of one part is persistence
+        walk = 10 + np.cumsum(rng.normal(0, 1, rows_for(selection.FEW_WINDOWS - 1)))
+        assert prepare(series(walk), 24, 1, 0.3, 0.3, "train", "delta",
+                       baseline="combined").coder.baseline == "persistence"
+
+
 def test_the_baseline_is_chosen_by_its_linear_model():
     """A seasonal random walk read through 3-row windows: on top of persistence the linear
     model cannot see the season, on top of a seasonal baseline it need not. Two seasons of

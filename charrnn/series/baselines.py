@@ -29,6 +29,11 @@ from charrnn.series.moments import rms
 #                    b[t] = b[t-1] + alpha * beta * e[t]
 #                    s[t] = s[t-m] + gamma * (1 - alpha) * e[t]
 #
+#   combined         the mean of persistence, seasonal and seasonal_drift, and of smoothed
+#                    where its weights are named ("combined:alpha,gamma,beta"); without a
+#                    season, of persistence and Holt. Chosen where too few validation windows
+#                    cannot tell the others apart (selection.FEW_WINDOWS)
+#
 # All work in the transformed space (the log, for a positive series whose swings grow with
 # its level: the seasonal drift baseline then scales last season by the last season's growth).
 # Seasonal naive repeats last season's noise; smoothing averages it over seasons, which on
@@ -37,6 +42,8 @@ from charrnn.series.moments import rms
 # "smoothed:alpha,gamma,beta", so a checkpoint's coder rebuilds it exactly.
 BASELINES = ("persistence", "seasonal", "seasonal_drift")
 SMOOTHED = "smoothed"
+COMBINED = "combined"
+LONGEST_SMOOTHED = 52  # seasons up to a weekly year are smoothed; a daily year is not tried
 TRANSFORMS = ("none", "log")
 ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 GAMMAS = (0.05, 0.1, 0.2, 0.3, 0.5)
@@ -69,6 +76,9 @@ def baseline_forecast(target: np.ndarray, end: np.ndarray, horizon: int, kind: s
     """(N, H) forecasts in real units of windows ending at rows `end`, and a mask (N,) of the
     windows that reach back far enough; the others get persistence."""
     end = np.asarray(end, int)
+    parts = combined_parts(kind, season)
+    if parts is not None:
+        return _mean_forecast(target, end, horizon, parts, season, transform)
     z = forward(target, transform)
     base = np.repeat(z[end][:, None], horizon, axis=1)
     ok = np.ones(len(end), bool)
@@ -96,6 +106,40 @@ def baseline_forecast(target: np.ndarray, end: np.ndarray, horizon: int, kind: s
             value = level[at][:, None] + h[None, :] * trend[at][:, None] + seasonal[safe]
         base = np.where(ok[:, None], value, base)
     return inverse(base, transform), ok
+
+
+def combined(smoothed: str | None = None) -> str:
+    """The name of the combination: "combined", or "combined:alpha,gamma,beta" where the
+    fitted smoothed baseline is one of its parts."""
+    if smoothed is None:
+        return COMBINED
+    return COMBINED + smoothed[len(SMOOTHED):]
+
+
+def combined_parts(kind: str, season: int | None = None) -> tuple[str, ...] | None:
+    """The baselines a "combined[:alpha,gamma,beta]" averages, else None: without a season,
+    persistence and Holt's level and trend."""
+    if not isinstance(kind, str) or not (kind == COMBINED or kind.startswith(COMBINED + ":")):
+        return None
+    simple = BASELINES if season else ("persistence",)
+    if kind == COMBINED:
+        return simple
+    smoothed = SMOOTHED + kind[len(COMBINED):]
+    smoothing(smoothed)  # checks the weights
+    return simple + (smoothed,)
+
+
+def _mean_forecast(target, end, horizon, parts, season, transform):
+    """The mean of the parts' forecasts in the transformed space; persistence where any part
+    cannot reach back."""
+    z = np.zeros((len(end), horizon))
+    ok = np.ones(len(end), bool)
+    for kind in parts:
+        base, reach = baseline_forecast(target, end, horizon, kind, season, transform)
+        z += forward(base, transform)
+        ok &= reach
+    last = np.repeat(forward(target, transform)[end][:, None], horizon, axis=1)
+    return inverse(np.where(ok[:, None], z / len(parts), last), transform), ok
 
 
 def smoothing(kind: str) -> tuple[float, float, float] | None:

@@ -182,7 +182,8 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
     from charrnn.series.prepare import prepare
     from charrnn.series.retrain import (retrain_on_validation, train_beside, validated_config,
                                         with_share)
-    from charrnn.series.selection import choose_baseline
+    from charrnn.series.baselines import COMBINED, combined_parts
+    from charrnn.series.selection import FEW_WINDOWS, choose_baseline
     from charrnn.series.task import SeriesTask, cpu_threads, model_config, model_work
 
     setup_device(device)
@@ -200,8 +201,10 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
                    calendar=cfg.calendar, linear=cfg.linear)
     transform = data.coder.transform
     with run_lock(out), cpu_threads(device, model_work(model_config(model, 1, 1), len(series))):
+        averaged = False  # auto chose the mean of the candidates
         if baseline == "auto" and cfg.target_mode == "delta":
             baseline, scores = choose_baseline(series, cfg, train_cfg.val_frac, transform)
+            averaged = baseline == COMBINED
             if scores:
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
                 note(f"note: --baseline {baseline}: chosen by its linear model's RMSE on the "
@@ -210,6 +213,12 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
                        cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=transform,
                        baseline=baseline, calendar=cfg.calendar, linear=cfg.linear,
                        linear_on="fit" if cfg.retrain and resumed is not None else "train")
+        if averaged:
+            parts = combined_parts(data.coder.baseline, cfg.season)
+            what = (f"the mean of {', '.join(parts)}" if parts else
+                    "Holt's smoothing fitted as the last value")
+            note(f"note: --baseline {data.coder.baseline}: {what}, as under {FEW_WINDOWS} "
+                 f"validation windows cannot choose among the candidates", quiet)
         linear = data.coder.linear
         cfg = replace(cfg, transform=data.coder.transform, baseline=data.coder.baseline,
                       linear="none" if linear is None else repr(linear["penalty"]))

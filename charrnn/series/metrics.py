@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from charrnn.errors import CharrnnError
-from charrnn.series.baselines import baseline_forecast, smoothing
+from charrnn.series.baselines import baseline_forecast, combined_parts, smoothing
 from charrnn.series.moments import rms
 from charrnn.series.windows import Windows
 
@@ -130,6 +130,11 @@ def _series_metrics(series, part, pred, coder, season: int | None, notes: list, 
                                          season, transform)
         if ok.any():
             forecasts["smoothed"] = (smoothed[ok], ok)
+    if combined_parts(kind) is not None and season == coder.season:
+        mean, ok = baseline_forecast(series.target_values, part.end, part.y.shape[1], kind,
+                                     season, transform)
+        if ok.any():
+            forecasts["combined"] = (mean[ok], ok)
     baselines = {name: score(p, part.y[ok]) for name, (p, ok) in forecasts.items()}
     rmse_scaled = _finite(rms((pred - part.y) / coder.span))
     result = {"rmse": model["rmse"], "mae": model["mae"], "mape": model["mape"],
@@ -191,7 +196,8 @@ def metrics_text(r: dict, target: str, what: str, season: int | None) -> str:
              row("model", r) + f"  rmse_scaled {num(r['rmse_scaled'], '.5g')}"]
     names = {"seasonal_naive": f"seasonal({season})" if season else "seasonal",
              "seasonal_drift": f"drift({season})" if season else "seasonal drift",
-             "smoothed": f"smoothed({season})" if season else "smoothed"}
+             "smoothed": f"smoothed({season})" if season else "smoothed",
+             "combined": f"combined({season})"}
     for name, m in r["baselines"].items():
         lines.append(row(names.get(name, name), m))
     skill = r["skill"]

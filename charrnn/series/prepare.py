@@ -13,8 +13,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from charrnn.errors import CharrnnError
-from charrnn.series.baselines import (BASELINES, SMOOTHED, TRANSFORMS, baseline_forecast,
-                                      choose_baseline, fit_smoothing, forward, one_step_errors,
+from charrnn.series.baselines import (BASELINES, COMBINED, LONGEST_SMOOTHED, SMOOTHED,
+                                      TRANSFORMS, baseline_forecast, choose_baseline, combined,
+                                      combined_parts, fit_smoothing, forward, one_step_errors,
                                       smoothing)
 from charrnn.series.coder import Coder, fit_coder
 from charrnn.series.moments import spread
@@ -197,13 +198,19 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
                        split.fit)
         baseline = choose_baseline(series.target_values, chooser.end, chooser.y, season,
                                    transform)
-    elif baseline not in BASELINES + (SMOOTHED,) and smoothing(baseline) is None:
+    elif (baseline not in BASELINES + (SMOOTHED, COMBINED) and smoothing(baseline) is None
+          and combined_parts(baseline) is None):
         raise CharrnnError(f"baseline {baseline!r}: one of auto, {', '.join(BASELINES)}, "
-                           f"{SMOOTHED}")
+                           f"{SMOOTHED}, {COMBINED}")
     elif baseline in BASELINES[1:] and not season:
         raise CharrnnError(f"baseline {baseline}: needs a season")
     elif baseline == SMOOTHED:  # its weights, from the rows the scaler sees
         baseline = fit_smoothing(series.target_values[:train_rows], season, transform)
+    elif baseline == COMBINED:  # with the smoothed baseline where seasons are short enough
+        smoothed = (fit_smoothing(series.target_values[:train_rows], season, transform)
+                    if (season or 1) <= LONGEST_SMOOTHED else None)
+        smoothed = smoothed if smoothing(smoothed) else None
+        baseline = combined(smoothed) if season or smoothed else "persistence"
     if residuals is None:
         residuals = baseline != "persistence"
     windows = make_windows(series, features, window, horizon, baseline=baseline, season=season,
