@@ -217,8 +217,9 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
             parts = combined_parts(data.coder.baseline, cfg.season)
             what = (f"the mean of {', '.join(parts)}" if parts else
                     "Holt's smoothing fitted as the last value")
-            note(f"note: --baseline {data.coder.baseline}: {what}, as under {FEW_WINDOWS} "
-                 f"validation windows cannot choose among the candidates", quiet)
+            note(f"note: --baseline {data.coder.baseline}: {what}, since "
+                 f"{len(data.part('val').y)} validation windows (under {FEW_WINDOWS}) cannot "
+                 f"choose among them", quiet)
         linear = data.coder.linear
         cfg = replace(cfg, transform=data.coder.transform, baseline=data.coder.baseline,
                       linear="none" if linear is None else repr(linear["penalty"]))

@@ -197,7 +197,7 @@ def metrics_text(r: dict, target: str, what: str, season: int | None) -> str:
     names = {"seasonal_naive": f"seasonal({season})" if season else "seasonal",
              "seasonal_drift": f"drift({season})" if season else "seasonal drift",
              "smoothed": f"smoothed({season})" if season else "smoothed",
-             "combined": f"combined({season})"}
+             "combined": f"combined({season})" if season else "combined"}
     for name, m in r["baselines"].items():
         lines.append(row(names.get(name, name), m))
     skill = r["skill"]

@@ -45,7 +45,8 @@ LEVEL_MARGIN = 0.01
 # and linear model alone (no network), test RMSE over persistence's, the 5 of 36 seasonal
 # series concerned: US accidental deaths 0.484 -> 0.345, UK lung deaths 0.615 -> 0.498, three
 # generated short seasonal series 0.222/0.251/0.285 -> 0.188/0.273/0.272; in full runs (3
-# seeds) 0.484 -> 0.345 (AutoARIMA 0.328), 0.596 -> 0.527 (0.508), 0.254 -> 0.253. At 16 windows
+# seeds) 0.484 -> 0.345 (AutoARIMA 0.328), 0.596 -> 0.527 (0.508), the three generated ones'
+# mean 0.254 -> 0.253 (0.260; BENCHMARKS.md). At 16 windows
 # (three short growth series, Johnson & Johnson) the choice did better: 0.278/0.226/0.228/0.346
 # against 0.291/0.236/0.254/0.407 combined. Without a season (persistence and Holt averaged)
 # it lost in full runs: 10 series under 16 windows (3 seeds), 0.946 -> 0.980, the generated
