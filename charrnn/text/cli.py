@@ -26,7 +26,7 @@ def train_text(
     hidden: HiddenOpt = None,
     embed: Annotated[Optional[int], typer.Option("--embed", min=0, help="Embedding width; 0 feeds one-hot vectors [default: 64].")] = None,
     dropout: o.Dropout = None,
-    seq_len: Annotated[Optional[int], typer.Option("--seq-len", min=1, help="Window length (BPTT steps) [default: 100, cut to the corpus].")] = None,
+    seq_len: Annotated[Optional[int], typer.Option("--seq-len", min=1, help="Window length (BPTT steps) [default: 50, cut to the corpus].")] = None,
     batch_size: BatchSizeOpt = None,
     sliding: Annotated[bool, typer.Option("--sliding", help="Every offset a window from a zero state (the lecture's dataset).")] = False,
     lr: LrOpt = None,
