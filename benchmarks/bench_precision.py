@@ -22,11 +22,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cpu_text import add_corpus_and_threads, cpu_corpus  # noqa: E402
+
 from charrnn.config import ModelConfig, TrainConfig  # noqa: E402
 from charrnn.text.task import TextConfig, split_text, text_trainer  # noqa: E402
 from charrnn.text.evaluate import score_stream  # noqa: E402
-from charrnn.runtime import setup_device  # noqa: E402
-from charrnn.text.data import Vocab, read_text  # noqa: E402
+from charrnn.text.data import Vocab  # noqa: E402
 
 
 def run(precision: str, args, data, vocab) -> dict:
@@ -48,19 +49,15 @@ def run(precision: str, args, data, vocab) -> dict:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("data", nargs="?", default="@stdlib", help="text file or @stdlib (default: @stdlib)")
+    add_corpus_and_threads(p)
     p.add_argument("--hidden", type=int, default=512)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=150)
     p.add_argument("--block", type=int, default=25, help="steps per point of the loss curve")
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--threads", type=int, default=0)
     args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    setup_device(torch.device("cpu"))
-    text = read_text(args.data)
+    text = cpu_corpus(args)
     vocab = Vocab.from_text(text)
     data = split_text(vocab.encode(text), vocab, "bench", 100, 0.1)
     fp32, bf16 = run("fp32", args, data, vocab), run("bf16", args, data, vocab)

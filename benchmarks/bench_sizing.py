@@ -24,9 +24,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cpu_text import add_corpus_and_threads, cpu_corpus  # noqa: E402
+
 from charrnn.config import ModelConfig  # noqa: E402
-from charrnn.runtime import autocast_factory, setup_device  # noqa: E402
-from charrnn.text.data import Vocab, read_text  # noqa: E402
+from charrnn.runtime import autocast_factory  # noqa: E402
+from charrnn.text.data import Vocab  # noqa: E402
 from charrnn.text.sizing import (BUDGET_OVERHEAD, WIDTHS, measure_chars_per_sec,  # noqa: E402
                                  parameters)
 from charrnn.text.training import (DEFAULT_BATCH, DEFAULT_SEQ, resolve_configs,  # noqa: E402
@@ -55,16 +57,12 @@ def choose(n_chars: int, vocab_size: int, budget: float, speeds: dict[int, float
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("data", nargs="?", default="@stdlib", help="text file or @stdlib (default: @stdlib)")
+    add_corpus_and_threads(p)
     p.add_argument("--budgets", default="120,180,600,1800,3600", help="seconds, comma-separated")
     p.add_argument("--factors", default="1,2,4", help="multiples of the measured speeds")
     p.add_argument("--steps", type=int, default=3, help="timed steps per width and precision")
-    p.add_argument("--threads", type=int, default=0)
     args = p.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    setup_device(torch.device("cpu"))
-    text = read_text(args.data)
+    text = cpu_corpus(args)
     vocab = len(Vocab.from_text(text))
     measured = {prec: measure(vocab, prec, args.steps) for prec in ("fp32", "bf16")}
     rows = []
