@@ -47,6 +47,7 @@ class TrainConfig:
     warmup_steps: int = 0  # linear warm-up of the learning rate over the first steps
     grad_clip: float = 5.0  # 0: no clipping
     weight_decay: float = 0.0
+    ema: float = 0.0  # decay of the weights' moving average (engine/averaging.py); 0: none
     batch_size: int | None = 32  # None: every window in one batch (full batch)
     val_frac: float = 0.1
     epochs: int = 20

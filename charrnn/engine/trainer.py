@@ -8,6 +8,7 @@ differs (task.py says what it must give). Knows nothing of typer or rich.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import time
@@ -21,6 +22,7 @@ from charrnn import __version__, checkpoint
 from charrnn.config import ModelConfig, TrainConfig, to_dict
 from charrnn.distributed import World, agree
 from charrnn.engine.adam import make_adam
+from charrnn.engine.averaging import TRAINED, WeightAverage
 from charrnn.engine.events import EpochEnd, Progress, TrainEnd, TrainStart
 from charrnn.engine.saving import Saver
 from charrnn.engine.schedule import fraction_done, learning_rate, out_of_patience
@@ -62,6 +64,7 @@ class Trainer:
                 self.model, device_ids=[device.index] if device.type == "cuda" else None)
             torch.manual_seed(cfg.seed + world.rank)  # each rank its own dropout masks
         self.optimizer = make_adam(self.model.parameters(), cfg.lr, cfg.weight_decay, device)
+        self.average = WeightAverage(self.model, cfg.ema) if cfg.ema else None
         self.windows = task.batches(cfg, world)
         self.params = list(self.model.parameters())
         self.state = RunState()
@@ -104,7 +107,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ resume and saving
     def _restore(self, ckpt: checkpoint.Checkpoint) -> None:
-        self.model.load_state_dict(ckpt.group("model"))
+        weights = ckpt.group("model")  # averaged, where the run kept an average
+        self.model.load_state_dict(ckpt.group(TRAINED) or weights)
+        if self.average is not None:
+            self.average.restore(weights)
         optim = ckpt.meta.get("optimizer")
         if optim:
             self.optimizer.load_state_dict(optimizer_from_tensors(ckpt.group("optim"), optim))
@@ -118,13 +124,18 @@ class Trainer:
     def _payload(self) -> tuple[dict, dict]:
         """Everything a resume needs: weights, optimizer, RNG, carried state; and the metadata."""
         self.state.elapsed = self.elapsed_before + self._elapsed()
+        with self._averaged():  # what the task derives from the weights, from those saved
+            task_meta = self.task.meta(self.model)
         meta = {"kind": self.task.kind, "charrnn_version": __version__,
                 "model": to_dict(self.model_cfg), "train": to_dict(self.cfg),
-                **self.task.meta(self.model), "precision": self.precision,
+                **task_meta, "precision": self.precision,
                 "device": str(self.device), "world_size": self.world.size,
                 "windows_per_epoch": len(self.windows), **self.state.to_meta()}
         carry = None if self.world.distributed else self.carry  # other ranks' stay with them
-        return payload(self.model, self.optimizer, carry, meta)
+        tensors, meta = payload(self.model, self.optimizer, carry, meta)
+        if self.average is not None:
+            tensors = self.average.into_payload(tensors)
+        return tensors, meta
 
     def _save(self, reason: str = "last") -> Path:
         return self.saver.save(self._payload() if self.world.is_main else None, reason)
@@ -289,6 +300,8 @@ class Trainer:
         if self.cfg.grad_clip > 0:
             nn.utils.clip_grad_norm_(self.params, self.cfg.grad_clip)
         self.optimizer.step()
+        if self.average is not None:
+            self.average.update(self.state.step + 1)
         return shown
 
     def _fold(self, loss_sum: torch.Tensor, count: int) -> float:
@@ -318,21 +331,25 @@ class Trainer:
             self._fail(f"the validation loss became {loss} at step {self.state.step}")
         return loss
 
+    def _averaged(self):
+        return self.average.applied() if self.average is not None else contextlib.nullcontext()
+
     def _end_of_epoch(self, complete: bool) -> None:
         s = self.state
         if not all(torch.isfinite(p).all() for p in self.params):  # one sync per epoch
             self._fail(f"a weight became infinite or NaN at step {s.step}")
         train_loss = s.epoch_loss_sum / max(s.epoch_steps, 1)
-        val_loss = self._validate()
-        s.history.append({"epoch": s.epoch, "step": s.step, "train_loss": train_loss,
-                          "val_loss": val_loss, "complete": complete})
-        is_best = self._keep_best(val_loss if val_loss is not None else train_loss)
         final = not complete or s.epoch >= self.cfg.epochs
         now = time.monotonic()
         preview = self.wants_preview and (final or now - self.t_preview >= self.preview_seconds)
         if preview:
             self.t_preview = now
-        fields = self.task.epoch_fields(self.model, val_loss, preview)
+        with self._averaged():  # scored and shown as saved
+            val_loss = self._validate()
+            fields = self.task.epoch_fields(self.model, val_loss, preview)
+        s.history.append({"epoch": s.epoch, "step": s.step, "train_loss": train_loss,
+                          "val_loss": val_loss, "complete": complete})
+        is_best = self._keep_best(val_loss if val_loss is not None else train_loss)
         self.emit(EpochEnd(epoch=s.epoch, step=s.step, train_loss=train_loss, val_loss=val_loss,
                            best_loss=s.best_loss, is_best=is_best, speed=self._speed(),
                            complete=complete,

@@ -35,6 +35,7 @@ def train_text(
     warmup: o.Warmup = None,
     grad_clip: GradClipOpt = None,
     weight_decay: o.WeightDecay = None,
+    ema: o.Ema = None,
     epochs: EpochsOpt = None,
     max_steps: o.MaxSteps = None,
     time_budget: o.TimeBudget = None,
@@ -58,7 +59,7 @@ def train_text(
     options = dict(cell=cell and cell.value, layers=layers, hidden=hidden, embed=embed,
                    dropout=dropout, seq_len=seq_len, batch_size=batch_size, sliding=sliding,
                    lr=lr, lr_decay=lr_decay, lr_schedule=lr_schedule and lr_schedule.value,
-                   warmup_steps=warmup, grad_clip=grad_clip, weight_decay=weight_decay,
+                   warmup_steps=warmup, grad_clip=grad_clip, weight_decay=weight_decay, ema=ema,
                    epochs=epochs, max_steps=max_steps, time_budget=time_budget,
                    patience=patience, val_frac=val_frac,
                    seed=seed, precision=precision and precision.value, save_every=save_every)
