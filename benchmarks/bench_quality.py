@@ -43,18 +43,19 @@ from charrnn.text.training import prepare_training  # noqa: E402
 
 
 class Snapshots:
-    """A training listener that copies the weights when the run's clock passes each mark."""
+    """A training listener that copies the weights (as a checkpoint would hold them then) when
+    the run's clock passes each mark."""
 
     wants_preview = True  # do the per-epoch work the live view asks for, as a user's run does
 
     def __init__(self, marks: list[float]):
-        self.marks, self.copies, self.model = sorted(marks), {}, None
+        self.marks, self.copies, self.weights = sorted(marks), {}, None
 
     def __call__(self, event) -> None:
         if isinstance(event, Progress):
             for mark in self.marks:
                 if mark not in self.copies and event.elapsed >= mark:
-                    self.copies[mark] = (event.elapsed, copy.deepcopy(self.model.state_dict()))
+                    self.copies[mark] = (event.elapsed, copy.deepcopy(self.weights()))
 
 
 def score(model, state_dict, val_ids) -> float:
@@ -71,7 +72,7 @@ def run_charrnn(data: str, minutes: float, marks: list[float]):
                              quiet=True)
     listener = Snapshots(marks[:-1])
     trainer = setup.trainer([listener])
-    listener.model = trainer.model
+    listener.weights = trainer.weights
     t0 = time.monotonic()
     end = trainer.run()
     wall = time.monotonic() - t0

@@ -47,6 +47,7 @@ def test_checkpoints_hold_the_average_and_validation_scores_it(tmp_path):
     averaged, trained = last.group("model"), last.group("trained")
     assert averaged.keys() == trained.keys()
     assert any(not torch.equal(averaged[k], trained[k]) for k in averaged)
+    assert all(torch.equal(trainer.weights()[k], averaged[k]) for k in averaged)
     # the last epoch's validation loss is the averaged weights' (the best file is the best epoch)
     model = build_model(trainer.model_cfg)
     model.load_state_dict(averaged)

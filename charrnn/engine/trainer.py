@@ -90,6 +90,13 @@ class Trainer:
     def history(self) -> list:
         return self.state.history
 
+    def weights(self) -> dict:
+        """The weights a checkpoint written now would hold as its model: the average, if kept."""
+        weights = self.model.state_dict()
+        if self.average is not None:
+            weights.update(zip(self.average.names, self.average.average))
+        return weights
+
     @property
     def best_state(self) -> dict | None:
         """The best epoch's weights (a model state dict)."""
