@@ -50,7 +50,7 @@ def choose(n_chars: int, vocab_size: int, budget: float, speeds: dict[int, float
     n_train = n_chars * (1 - train.val_frac)
     seq_len = text_config({}, n_chars, None).seq_len
     return {"hidden": model.hidden_size, "batch": train.batch_size, "lr": train.lr,
-            "dropout": model.dropout, "steps": round(chars / (train.batch_size * seq_len)),
+            "dropout": model.dropout, "ema": train.ema, "steps": round(chars / (train.batch_size * seq_len)),
             "passes": round(chars / n_train, 1),
             "chars_per_param": round(chars / parameters(model), 2)}
 
