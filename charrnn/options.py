@@ -85,7 +85,7 @@ LrDecay = Annotated[Optional[float], _option("--lr-decay", **interval(0.0, 1.0, 
 LrSchedule = Annotated[Optional[Schedule], _option("--lr-schedule", help="constant, or cosine to 10% of --lr at the end of the run [default: cosine with text --time-budget, else constant].")]
 Warmup = Annotated[Optional[int], _option("--warmup", min=0, help="Steps of linear learning-rate warm-up [default: 100 with text --time-budget, else 0].")]
 Ema = Annotated[Optional[float], _option("--ema", **FRACTION, help="Average the weights as they train (exponential moving average, this decay a step); validation, sample and eval use the average [default: 0.999 with --time-budget, else 0: none].")]
-WeightDecay = Annotated[Optional[float], _option("--weight-decay", **interval(0.0), help="Adam weight decay [default: 0].")]
+WeightDecay = Annotated[Optional[float], _option("--weight-decay", **interval(0.0), help="Decoupled weight decay (AdamW's) on the weight matrices [default: 0.1 for text runs long enough to learn it by heart, else 0].")]
 MaxSteps = Annotated[Optional[int], _option("--max-steps", min=1, help="Stop after this many optimizer steps in all.")]
 Patience = Annotated[Optional[int], _option("--patience", min=1, help="Stop when the validation loss has not improved for this many epochs (`best` is kept).")]
 TimeBudget = Annotated[Optional[str], _option("--time-budget", help="Stop after this much training time: seconds, or 90s, 10m, 1h.")]

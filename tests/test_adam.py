@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from charrnn.config import ModelConfig
-from charrnn.engine.adam import Adam
+from charrnn.engine.adam import Adam, make_adam
 from charrnn.engine.state import optimizer_from_tensors, optimizer_to_tensors
 from charrnn.model import RecurrentNet
 
@@ -52,6 +52,26 @@ def test_same_weights_as_torch_adam_bit_for_bit(decay):
            lrs=lrs)
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         assert torch.equal(p, q), name
+
+
+def test_decoupled_weight_decay_on_the_matrices_equals_torch_adamw_bit_for_bit():
+    ours, theirs = _twins()
+    lrs = [3e-3 * (1 - i / 40) for i in range(30)]
+    opt = make_adam(ours.parameters(), 1e-3, 0.1, torch.device("cpu"))
+    assert [len(g["params"]) for g in opt.param_groups] == [
+        sum(p.dim() >= 2 for p in ours.parameters()), sum(p.dim() < 2 for p in ours.parameters())]
+    matrices = [p for p in theirs.parameters() if p.dim() >= 2]
+    biases = [p for p in theirs.parameters() if p.dim() < 2]
+    reference = torch.optim.AdamW([{"params": matrices}, {"params": biases, "weight_decay": 0.0}],
+                                  lr=1e-3, weight_decay=0.1)
+    _train(ours, opt, 30, lrs=lrs)
+    _train(theirs, reference, 30, lrs=lrs)
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        assert torch.equal(p, q), name
+    # and the decay changed the matrices
+    plain, _ = _twins()
+    _train(plain, make_adam(plain.parameters(), 1e-3, 0.0, torch.device("cpu")), 30, lrs=lrs)
+    assert not torch.equal(plain.head.weight, ours.head.weight)
 
 
 def test_state_moves_between_ours_and_torch_through_a_checkpoints_layout():

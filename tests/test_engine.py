@@ -54,6 +54,16 @@ def test_resume_is_exact_at_epoch_and_mid_epoch(tmp_path):
         assert [h["train_loss"] for h in complete] == pytest.approx([h["train_loss"] for h in history], abs=1e-6)
 
 
+def test_weight_decay_cannot_be_turned_on_in_a_resumed_run(tmp_path):
+    make_trainer(tmp_path, epochs=1).run()
+    ckpt = checkpoint.load(tmp_path / "last.safetensors")
+    with pytest.raises(CharrnnError, match="weight decay cannot be turned on or off"):
+        make_trainer(tmp_path, epochs=2, weight_decay=0.1, resume=ckpt)
+    make_trainer(tmp_path / "wd", epochs=1, weight_decay=0.1).run()
+    ckpt = checkpoint.load(tmp_path / "wd" / "last.safetensors")
+    make_trainer(tmp_path / "wd", epochs=2, weight_decay=0.1, resume=ckpt).run()
+
+
 def test_same_seed_same_run(tmp_path):
     make_trainer(tmp_path / "a", epochs=1).run()
     make_trainer(tmp_path / "b", epochs=1).run()

@@ -9,7 +9,8 @@ from charrnn.model import RecurrentNet, count_parameters
 from charrnn.runtime import autocast_factory
 from charrnn.text.sizing import (CHARS_PER_PARAM, PARAMS_PER_CHAR, WIDTHS, choose_hidden,
                             measure_chars_per_sec, parameters)
-from charrnn.text.training import (DEFAULT_DROPOUT, LONG_RUN_DROPOUT, expected_passes,
+from charrnn.text.training import (DEFAULT_DROPOUT, LONG_RUN_DROPOUT, LONG_RUN_WEIGHT_DECAY,
+                                   expected_passes,
                                    resolve_configs)
 
 BASE = ModelConfig(input_size=65, output_size=65, embed=64, num_layers=2)
@@ -72,9 +73,9 @@ def test_resolve_configs_adapts_and_explicit_options_win():
     model, _ = resolve_configs({"time_budget": "10m"}, 1_115_394, 65, None,
                                lambda cfg, batch, seq: 100.0)
     assert model.hidden_size == WIDTHS[-1]
-    model, train = resolve_configs({"hidden": 64, "dropout": 0.0, "lr": 0.1,
+    model, train = resolve_configs({"hidden": 64, "dropout": 0.0, "weight_decay": 0.0, "lr": 0.1,
                                     "time_budget": "1m"}, 1_115_394, 65, None, never)
-    assert (model.hidden_size, model.dropout, train.lr) == (64, 0.0, 0.1)
+    assert (model.hidden_size, model.dropout, train.weight_decay, train.lr) == (64, 0.0, 0.0, 0.1)
     model, train = resolve_configs({}, 180, 30, None)
     assert model.hidden_size == WIDTHS[-1] and model.dropout == 0.0 and train.val_frac == 0.0
 
@@ -95,9 +96,22 @@ SHAKESPEARE = 1_115_394  # characters; 1,003,855 of them train
 ])
 def test_dropout_grows_with_the_passes_a_model_of_its_size_makes(options, chars_per_sec,
                                                                    hidden, dropout):
-    model, _ = resolve_configs(options, SHAKESPEARE, 65, None,
-                               chars_per_sec and (lambda cfg, batch, seq: chars_per_sec))
+    model, train = resolve_configs(options, SHAKESPEARE, 65, None,
+                                   chars_per_sec and (lambda cfg, batch, seq: chars_per_sec))
     assert (model.hidden_size, model.dropout) == (hidden, dropout)
+    # weight decay follows the same rule (given dropout or not: that case is a ten-minute run)
+    long_run = dropout == LONG_RUN_DROPOUT or "dropout" in options
+    assert train.weight_decay == (LONG_RUN_WEIGHT_DECAY if long_run else 0.0)
+
+
+@pytest.mark.parametrize("options, weight_decay", [
+    ({"time_budget": "10m", "weight_decay": 0.0}, 0.0),
+    ({"time_budget": "10m", "weight_decay": 0.5, "dropout": 0.0}, 0.5),
+    ({"time_budget": "2m", "hidden": 512, "weight_decay": 0.3}, 0.3),
+])
+def test_a_given_weight_decay_wins(options, weight_decay):
+    _, train = resolve_configs(options, SHAKESPEARE, 65, None, lambda cfg, batch, seq: 16_000)
+    assert train.weight_decay == weight_decay
 
 
 def test_a_large_corpus_keeps_light_dropout_for_its_twenty_epochs():

@@ -120,7 +120,12 @@ class Trainer:
             self.average.restore(weights)
         optim = ckpt.meta.get("optimizer")
         if optim:
-            self.optimizer.load_state_dict(optimizer_from_tensors(ckpt.group("optim"), optim))
+            try:
+                self.optimizer.load_state_dict(optimizer_from_tensors(ckpt.group("optim"), optim))
+            except ValueError:  # another grouping of the parameters
+                raise CharrnnError(f"--resume {ckpt.path}: that run trained with --weight-decay "
+                                   f"{ckpt.meta['train'].get('weight_decay', 0):g}; weight decay "
+                                   f"cannot be turned on or off in a resumed run") from None
         self.state = RunState.from_meta(ckpt.meta)
         self.carry = restored_carry(ckpt, self.state, self.windows, self.cfg.batch_size,
                                     self.model_cfg.cell, self.device, self.world)

@@ -35,6 +35,10 @@ DEFAULT_DROPOUT = 0.1
 # 2 x 256 for 2,300 steps (7.3 passes x 1.1 = 8) 1.5629 with 0.1 and 1.5715 with 0.2.
 LONG_RUN_DROPOUT = 0.2
 EXPOSURE = 16.0
+# ...and decoupled weight decay (AdamW's, on the weight matrices: engine/adam.py), as nanoGPT's
+# 0.1: paired runs at equal time on tinyshakespeare's tail (2 x 512, dropout 0.2, averaged
+# weights), BENCHMARKS.md "Weight decay"
+LONG_RUN_WEIGHT_DECAY = 0.1
 TINY_CORPUS = 1000  # below this many characters: no validation tail and no dropout unless asked
 BUDGET_WARMUP_STEPS = 100
 # A budget's run is long enough to average its weights over its last steps (engine/averaging.py):
@@ -111,9 +115,13 @@ def resolve_configs(options: dict, n_chars: int, vocab_size: int, resumed: dict 
         train_fields.setdefault("ema", BUDGET_EMA)
         train_fields.setdefault("epochs", UNLIMITED_EPOCHS)
     train_cfg = TrainConfig(**train_fields)
-    if "dropout" not in given and n_chars >= TINY_CORPUS:
+    if not {"dropout", "weight_decay"} <= given.keys() and n_chars >= TINY_CORPUS:
         passes = expected_passes(train_cfg, text.seq_len, n_train, lambda: chars_per_sec(hidden))
-        model_cfg = replace(model_cfg, dropout=default_dropout(model_cfg, n_train, passes))
+        long_run = learns_by_heart(model_cfg, n_train, passes)
+        model_cfg = replace(model_cfg, dropout=given.get(
+            "dropout", LONG_RUN_DROPOUT if long_run else DEFAULT_DROPOUT))
+        train_cfg = replace(train_cfg, weight_decay=given.get(
+            "weight_decay", LONG_RUN_WEIGHT_DECAY if long_run else 0.0))
     return model_cfg, train_cfg
 
 
@@ -131,14 +139,13 @@ def expected_passes(train: TrainConfig, seq_len: int, n_train: int,
     return min(limits)
 
 
-def default_dropout(model_cfg: ModelConfig, n_train: int, passes: float) -> float:
-    """DEFAULT_DROPOUT, or LONG_RUN_DROPOUT where passes x parameters per training character
-    reach EXPOSURE: a model with many parameters a character learns the text by heart in
-    fewer passes."""
+def learns_by_heart(model_cfg: ModelConfig, n_train: int, passes: float) -> bool:
+    """Whether passes x parameters per training character reach EXPOSURE (a model with many
+    parameters a character learns the text by heart in fewer passes): then LONG_RUN_DROPOUT
+    and LONG_RUN_WEIGHT_DECAY."""
     from charrnn.text.sizing import parameters
 
-    exposure = passes * parameters(model_cfg) / max(n_train, 1)
-    return LONG_RUN_DROPOUT if exposure >= EXPOSURE else DEFAULT_DROPOUT
+    return passes * parameters(model_cfg) / max(n_train, 1) >= EXPOSURE
 
 
 @dataclass
@@ -240,9 +247,12 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
     probe = PROBES.get(model_cfg.hidden_size) if train_cfg.precision == "auto" else None
     if measured and options.get("hidden") is None and not quiet and world.is_main:
         speeds = ", ".join(f"{w}: {v:,.0f}" for w, v in sorted(measured.items(), reverse=True))
-        dropout = (f"; dropout {LONG_RUN_DROPOUT:g}: the run is long enough to learn the text by heart"
-                   if options.get("dropout") is None and model_cfg.dropout == LONG_RUN_DROPOUT
-                   else "")
+        chosen = [f"{name} {value:g}" for name, value, long_run in (
+            ("dropout", model_cfg.dropout, LONG_RUN_DROPOUT),
+            ("weight decay", train_cfg.weight_decay, LONG_RUN_WEIGHT_DECAY))
+            if options.get(name.replace(" ", "_")) is None and value == long_run]
+        dropout = (f"; {' and '.join(chosen)}: the run is long enough to learn the text by heart"
+                   if chosen else "")
         print(f"note: --hidden {model_cfg.hidden_size} fits the data and the "
               f"{train_cfg.time_budget:g} s budget on this machine (training chars/s by width: "
               f"{speeds}){'; ' + probe.note() if probe else ''}{dropout}; give --hidden to choose",
