@@ -65,6 +65,9 @@ class TextConfig:
 
     seq_len: int = 100
     sliding: bool = False  # every offset a window from a zero state (the lecture's dataset)
+    # a carried state restarts from zero on average every this many characters of its stream
+    # (besides each epoch's start), so the model learns the zero start sampling and eval make
+    reset_every: int = 0
 
 
 @dataclass(frozen=True)

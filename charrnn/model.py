@@ -164,6 +164,14 @@ def detach_state(state):
     return state.detach()
 
 
+def zero_rows(state, rows: torch.Tensor):
+    """The state with the batch rows where `rows` is True set to zero (a fresh start)."""
+    keep = (~rows).to(device=state_tensors(state)[0].device)[None, :, None]
+    if isinstance(state, tuple):
+        return tuple(t * keep for t in state)
+    return state * keep
+
+
 def float_state(state):
     """Autocast may hand back bf16 state; carry it in fp32 like the weights."""
     if isinstance(state, tuple):

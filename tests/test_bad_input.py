@@ -93,6 +93,8 @@ CASES = [
     ("val-frac 1", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--val-frac", "1"], None, "--val-frac")),
     ("negative val-frac", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--val-frac", "-0.1"], None, "--val-frac")),
     ("val-frac too big for corpus", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--val-frac", "0.5", "--seq-len", "150"], None, "--val-frac 0")),
+    ("negative reset-every", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--reset-every", "-1"], None, "--reset-every")),
+    ("reset-every with sliding", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--sliding", "--reset-every", "500"], None, "--sliding carries none")),
     ("nonsense time budget", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--time-budget", "soon"], None, "--time-budget")),
     ("zero save-every", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--save-every", "0"], None, "--save-every")),
     ("unknown device", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--device", "tpu"], None, "--device")),

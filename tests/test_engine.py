@@ -16,33 +16,35 @@ from conftest import CORPORA
 SHIP = (CORPORA / "ship.txt").read_text()
 
 
-def make_trainer(out, listeners=(), resume=None, **train):
+def make_trainer(out, listeners=(), resume=None, reset_every=0, **train):
     vocab = Vocab.from_text(SHIP)
     cfg = TrainConfig(**{"batch_size": 4, "val_frac": 0.2, "lr": 0.01, "epochs": 4, "seed": 7,
                          **train})
     data = split_text(vocab.encode(SHIP), vocab, "ship", 10, cfg.val_frac)
     model_cfg = ModelConfig(input_size=len(vocab), output_size=len(vocab), embed=8,
                             hidden_size=16, num_layers=2, dropout=0.1)
-    return text_trainer(data, model_cfg, cfg, TextConfig(seq_len=10), out, torch.device("cpu"),
-                        "fp32", listeners, resume)
+    return text_trainer(data, model_cfg, cfg, TextConfig(seq_len=10, reset_every=reset_every),
+                        out, torch.device("cpu"), "fp32", listeners, resume)
 
 
 def weights(path):
     return checkpoint.load(path).group("model")
 
 
-def test_resume_is_exact_at_epoch_and_mid_epoch(tmp_path):
-    one_go = make_trainer(tmp_path / "a")
+@pytest.mark.parametrize("reset_every", [0, 20])  # 20: half the rows restart at each window
+def test_resume_is_exact_at_epoch_and_mid_epoch(tmp_path, reset_every):
+    one_go = make_trainer(tmp_path / "a", reset_every=reset_every)
     one_go.run()
     # stop after two epochs, resume to four
-    make_trainer(tmp_path / "b", epochs=2).run()
-    make_trainer(tmp_path / "b", resume=checkpoint.load(tmp_path / "b" / "last.safetensors")).run()
+    make_trainer(tmp_path / "b", epochs=2, reset_every=reset_every).run()
+    make_trainer(tmp_path / "b", resume=checkpoint.load(tmp_path / "b" / "last.safetensors"),
+                 reset_every=reset_every).run()
     # stop in the middle of an epoch (a step limit), resume to four
     windows = len(one_go.windows)
-    make_trainer(tmp_path / "c", max_steps=windows + 1).run()
+    make_trainer(tmp_path / "c", max_steps=windows + 1, reset_every=reset_every).run()
     ckpt = checkpoint.load(tmp_path / "c" / "last.safetensors")
     assert ckpt.meta["window"] == 1 and "carry.0" in ckpt.tensors
-    make_trainer(tmp_path / "c", resume=ckpt, max_steps=None).run()
+    make_trainer(tmp_path / "c", resume=ckpt, max_steps=None, reset_every=reset_every).run()
     reference = weights(tmp_path / "a" / "last.safetensors")
     history = checkpoint.load(tmp_path / "a" / "last.safetensors").meta["history"]
     for folder in ("b", "c"):
@@ -52,6 +54,24 @@ def test_resume_is_exact_at_epoch_and_mid_epoch(tmp_path):
         complete = [h for h in resumed_history if h["step"] % windows == 0]
         assert [h["val_loss"] for h in complete] == [h["val_loss"] for h in history]
         assert [h["train_loss"] for h in complete] == pytest.approx([h["train_loss"] for h in history], abs=1e-6)
+
+
+def test_state_resets_reach_the_carried_state(tmp_path):
+    """reset_every = seq_len restarts every row at every window: each window then trains from
+    a zero state, as if nothing were carried."""
+    carried = make_trainer(tmp_path / "a", epochs=1, reset_every=10)
+    seen = []
+    step = carried.train_step
+    carried.train_step = lambda *batch: (seen.append(carried.carry), step(*batch))[1]
+    carried.run()
+    later = [c for c in seen[1:]]
+    assert later and all(c is not None and all(not t.any() for t in c) for c in later)
+    plain = make_trainer(tmp_path / "b", epochs=1)
+    seen = []
+    step_b = plain.train_step
+    plain.train_step = lambda *batch: (seen.append(plain.carry), step_b(*batch))[1]
+    plain.run()
+    assert any(t.any() for c in seen[1:] for t in c)
 
 
 def test_weight_decay_cannot_be_turned_on_in_a_resumed_run(tmp_path):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from charrnn.config import ModelConfig
-from charrnn.model import Ensemble, RecurrentNet, build_model, detach_state
+from charrnn.model import Ensemble, RecurrentNet, build_model, detach_state, zero_rows
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -105,3 +105,13 @@ def test_embedding_initialised_as_torch_does_and_shapes_without_the_compiler(hih
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_zero_rows_restarts_only_the_chosen_rows_of_lstm_and_gru_state():
+    rows = torch.tensor([True, False, True])
+    h, c = torch.ones(2, 3, 4), torch.full((2, 3, 4), 2.0)
+    h2, c2 = zero_rows((h, c), rows)
+    assert h2[:, [0, 2]].abs().sum() == 0 and c2[:, [0, 2]].abs().sum() == 0
+    assert torch.equal(h2[:, 1], h[:, 1]) and torch.equal(c2[:, 1], c[:, 1])
+    g = zero_rows(torch.ones(1, 3, 2), rows)
+    assert g[0, :, 0].tolist() == [0.0, 1.0, 0.0]

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from charrnn.errors import CharrnnError
 from charrnn.text.data import SlidingWindows, StreamWindows, Vocab, decode_utf8, read_text, stdlib_corpus
@@ -53,6 +54,21 @@ def test_stream_windows_are_contiguous_rows_and_targets_shift_by_one():
     assert x0.tolist() == [[0, 1, 2, 3], [6, 7, 8, 9], [12, 13, 14, 15]]
     assert y0.tolist() == [[1, 2, 3, 4], [7, 8, 9, 10], [13, 14, 15, 16]]
     assert x1.tolist() == [[4, 5], [10, 11], [16, 17]]  # the short tail is kept
+
+
+def test_stream_rows_restart_at_the_asked_rate_the_same_way_each_time():
+    ids = np.zeros(100_001, dtype=np.uint8)
+    never = StreamWindows(ids, batch_size=20, seq_len=50)
+    assert never.fresh_rows(3) is None
+    w = StreamWindows(ids, batch_size=20, seq_len=50, reset_every=1000, seed=5)
+    assert w.fresh_rows(0) is None  # an epoch starts from zero anyway
+    draws = torch.stack([w.fresh_rows(i, epoch=1) for i in range(1, len(w))])
+    assert draws.dtype == torch.bool and draws.shape == (len(w) - 1, 20)
+    assert draws.float().mean().item() == pytest.approx(50 / 1000, abs=0.015)
+    again = StreamWindows(ids, batch_size=20, seq_len=50, reset_every=1000, seed=5)
+    assert torch.equal(again.fresh_rows(7, epoch=1), w.fresh_rows(7, epoch=1))
+    other_epoch = torch.stack([w.fresh_rows(i, epoch=2) for i in range(1, len(w))])
+    assert not torch.equal(other_epoch, draws)
 
 
 def test_sliding_windows_cover_every_offset():

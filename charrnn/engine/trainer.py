@@ -30,7 +30,7 @@ from charrnn.engine.state import RunState, optimizer_from_tensors, payload, rest
 from charrnn.engine.task import Task
 from charrnn.errors import (EXIT_INTERRUPTED, EXIT_TERMINATED, CharrnnError, Interrupted,
                             TrainingFailed)
-from charrnn.model import build_model, count_parameters, detach_state, float_state
+from charrnn.model import build_model, count_parameters, detach_state, float_state, zero_rows
 from charrnn.runtime import StopSignals, autocast_factory
 
 Listener = Callable[[object], None]
@@ -246,6 +246,10 @@ class Trainer:
         step_at_start = s.step
         while s.window < len(windows) and limit is None:
             batch = windows.window(s.window, s.epoch)
+            if self.carry is not None:
+                fresh = windows.fresh_rows(s.window, s.epoch)
+                if fresh is not None:
+                    self.carry = zero_rows(self.carry, fresh)
             self._set_lr()
             loss = self.train_step(*batch)
             if self.world.distributed:

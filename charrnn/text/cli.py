@@ -29,6 +29,7 @@ def train_text(
     seq_len: Annotated[Optional[int], typer.Option("--seq-len", min=1, help="Window length (BPTT steps) [default: 50, cut to the corpus].")] = None,
     batch_size: BatchSizeOpt = None,
     sliding: Annotated[bool, typer.Option("--sliding", help="Every offset a window from a zero state (the lecture's dataset).")] = False,
+    reset_every: Annotated[Optional[int], typer.Option("--reset-every", min=0, help="Restart a stream's carried state from zero on average every this many characters, so the model learns the zero start that sampling and eval make; 0: only at each epoch's start [default: 5000].")] = None,
     lr: LrOpt = None,
     lr_decay: o.LrDecay = None,
     lr_schedule: o.LrSchedule = None,
@@ -58,6 +59,7 @@ def train_text(
 
     options = dict(cell=cell and cell.value, layers=layers, hidden=hidden, embed=embed,
                    dropout=dropout, seq_len=seq_len, batch_size=batch_size, sliding=sliding,
+                   reset_every=reset_every,
                    lr=lr, lr_decay=lr_decay, lr_schedule=lr_schedule and lr_schedule.value,
                    warmup_steps=warmup, grad_clip=grad_clip, weight_decay=weight_decay, ema=ema,
                    epochs=epochs, max_steps=max_steps, time_budget=time_budget,

@@ -201,8 +201,11 @@ class StreamWindows:
 
     carries_state = True
 
-    def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int):
+    def __init__(self, ids: np.ndarray, batch_size: int, seq_len: int, reset_every: int = 0,
+                 seed: int = 0):
         self.batch_size = max(1, min(batch_size, len(ids) - 1))
+        self.reset_chance = min(1.0, seq_len / reset_every) if reset_every else 0.0
+        self.seed = seed
         cols = (len(ids) - 1) // self.batch_size
         self.seq_len = seq_len
         self.cols = cols
@@ -216,6 +219,14 @@ class StreamWindows:
     def window(self, index: int, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
         cols = slice(index * self.seq_len, (index + 1) * self.seq_len)
         return as_long(self.inputs[:, cols]), as_long(self.targets[:, cols])
+
+    def fresh_rows(self, index: int, epoch: int = 0) -> torch.Tensor | None:
+        """Rows whose carried state restarts from zero before this window: each with chance
+        seq_len / reset_every, drawn from (seed, epoch, index) so a resumed run draws the same."""
+        if not self.reset_chance or index == 0:
+            return None
+        draw = np.random.default_rng([self.seed, epoch, index]).random(self.batch_size)
+        return torch.from_numpy(draw < self.reset_chance)
 
     @property
     def chars_per_epoch(self) -> int:

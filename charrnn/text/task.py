@@ -77,7 +77,7 @@ class TextTask:
             return SlidingWindows(self.data.train_ids, self.cfg.seq_len, train.batch_size,
                                   train.seed)
         return StreamWindows(shard(self.data.train_ids, world), train.batch_size or 1,
-                             self.cfg.seq_len)
+                             self.cfg.seq_len, self.cfg.reset_every, train.seed)
 
     def init_model(self, model) -> None:
         pass  # PyTorch's initialisation, with the LSTM's forget-gate bias at 1 (model.py)
