@@ -21,8 +21,8 @@ class Batches(Protocol):
     def __len__(self) -> int: ...
     def window(self, index: int, epoch: int = 0) -> tuple[torch.Tensor, ...]: ...
     def fresh_rows(self, index: int, epoch: int = 0) -> torch.Tensor | None:
-        """Where the state is carried: the rows (bool, batch_size) to restart from zero
-        before window `index`, or None."""
+        """The rows (bool, batch_size) whose carried state restarts from zero before window
+        `index`, or None; the trainer asks only while it carries a state (`carries_state`)."""
 
 
 class Task(Protocol):
