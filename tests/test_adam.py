@@ -1,5 +1,5 @@
-"""The engine's CPU Adam against torch.optim.Adam: the same weights bit for bit, and state
-that loads into either."""
+"""The engine's CPU Adam against torch.optim.Adam(fused=True): the same weights bit for bit,
+and state that loads into either."""
 import subprocess
 import sys
 
@@ -48,7 +48,7 @@ def test_same_weights_as_torch_adam_bit_for_bit(decay):
     ours, theirs = _twins()
     lrs = [3e-3 * (1 - i / 40) for i in range(30)]  # the engine sets lr every step
     _train(ours, Adam(ours.parameters(), lr=1e-3, weight_decay=decay), 30, lrs=lrs)
-    _train(theirs, torch.optim.Adam(theirs.parameters(), lr=1e-3, weight_decay=decay), 30,
+    _train(theirs, torch.optim.Adam(theirs.parameters(), lr=1e-3, weight_decay=decay, fused=True), 30,
            lrs=lrs)
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         assert torch.equal(p, q), name
@@ -63,7 +63,7 @@ def test_decoupled_weight_decay_on_the_matrices_equals_torch_adamw_bit_for_bit()
     matrices = [p for p in theirs.parameters() if p.dim() >= 2]
     biases = [p for p in theirs.parameters() if p.dim() < 2]
     reference = torch.optim.AdamW([{"params": matrices}, {"params": biases, "weight_decay": 0.0}],
-                                  lr=1e-3, weight_decay=0.1)
+                                  lr=1e-3, weight_decay=0.1, fused=True)
     _train(ours, opt, 30, lrs=lrs)
     _train(theirs, reference, 30, lrs=lrs)
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
@@ -77,12 +77,12 @@ def test_decoupled_weight_decay_on_the_matrices_equals_torch_adamw_bit_for_bit()
 def test_state_moves_between_ours_and_torch_through_a_checkpoints_layout():
     ours, theirs = _twins()
     opt_ours = Adam(ours.parameters(), lr=2e-3)
-    opt_theirs = torch.optim.Adam(theirs.parameters(), lr=2e-3)
+    opt_theirs = torch.optim.Adam(theirs.parameters(), lr=2e-3, fused=True)
     _train(ours, opt_ours, 5)
     _train(theirs, opt_theirs, 5)
     # swap: each continues from the other's saved state, as a resume on another device would
     saved_ours, saved_theirs = _saved(opt_ours), _saved(opt_theirs)
-    opt_ours2, opt_theirs2 = Adam(ours.parameters(), lr=1.0), torch.optim.Adam(theirs.parameters())
+    opt_ours2, opt_theirs2 = Adam(ours.parameters(), lr=1.0), torch.optim.Adam(theirs.parameters(), fused=True)
     opt_ours2.load_state_dict(saved_theirs)
     opt_theirs2.load_state_dict(saved_ours)
     assert opt_ours2.param_groups[0]["lr"] == 2e-3
@@ -105,7 +105,7 @@ def test_several_groups_number_and_restore_like_torch():
         return opt
 
     opt_ours = grouped(ours, lambda ps: Adam(ps, lr=1e-3))
-    opt_theirs = grouped(theirs, lambda ps: torch.optim.Adam(ps, lr=1e-3))
+    opt_theirs = grouped(theirs, lambda ps: torch.optim.Adam(ps, lr=1e-3, fused=True))
     _train(ours, opt_ours, 4)
     _train(theirs, opt_theirs, 4)
     mine, torchs = opt_ours.state_dict(), opt_theirs.state_dict()
