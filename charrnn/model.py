@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from charrnn.config import ModelConfig
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+_ONE_LAYER = {"LSTM": torch._VF.lstm, "GRU": torch._VF.gru, "RNN_TANH": torch._VF.rnn_tanh,
+              "RNN_RELU": torch._VF.rnn_relu}
 
 
 def _embedding_weight(cfg: ModelConfig) -> torch.Tensor:
@@ -59,6 +61,8 @@ class RecurrentNet(nn.Module):
         """x (B, T) ids or (B, T, F) values -> top-layer outputs (B, T, H) and the new state."""
         if self.cfg.tokens:
             x = self.embed(x) if self.embed is not None else F.one_hot(x, self.cfg.input_size).float()
+        if self.training and self.rnn.dropout and x.device.type == "cpu":
+            return stack_with_dropout(self.rnn, x, state)
         return self.rnn(x, state)
 
     def forward(self, x: torch.Tensor, state=None):
@@ -148,6 +152,40 @@ class Ensemble(nn.Module):
         if state is not None:
             raise ValueError("an ensemble carries no state between windows")
         return self.forward_members(x).mean(0)
+
+
+def dropout_from_bits(x: torch.Tensor, p: float) -> torch.Tensor:
+    """Dropout whose mask comes from 16 random bits a unit, four units to a 64-bit draw of
+    torch's generator: torch's CPU dropout draws a Bernoulli variable per unit, serially, about
+    10 ns each (8.4 ms forward and backward for a 32 x 50 x 512 bf16 batch, against 2.8 ms).
+    p is rounded to a multiple of 1/65536 (at most 65535/65536)."""
+    cut = min(round(p * 65536), 65535)
+    bits = torch.empty(x.numel() // 4 + 1, dtype=torch.int64, device=x.device)
+    bits.random_(-2 ** 63, None)  # all 64 bits
+    keep = bits.view(torch.int16)[:x.numel()].view(x.shape) >= cut - 32768
+    return x * keep.to(x.dtype).mul_(65536 / (65536 - cut))
+
+
+def stack_with_dropout(rnn: nn.RNNBase, x: torch.Tensor, state=None):
+    """`rnn(x, state)` in training, one fused layer at a time with `dropout_from_bits` between
+    them. On the CPU oneDNN runs a stack layer by layer anyway, so only the dropout changes."""
+    layers, lstm = rnn.num_layers, rnn.mode == "LSTM"
+    if state is None:
+        zeros = x.new_zeros(layers, x.shape[0], rnn.hidden_size)
+        state = (zeros, zeros) if lstm else zeros
+    weights, finals = rnn._flat_weights, []
+    per_layer = len(weights) // layers
+    for layer in range(layers):
+        if layer:
+            x = dropout_from_bits(x, rnn.dropout)
+        w = weights[layer * per_layer:(layer + 1) * per_layer]
+        hx = tuple(s[layer:layer + 1] for s in state) if lstm else state[layer:layer + 1]
+        x, *final = _ONE_LAYER[rnn.mode](x, hx, w, rnn.bias, 1, 0.0, True, False,
+                                         rnn.batch_first)
+        finals.append(final)
+    if lstm:
+        return x, (torch.cat([h for h, _ in finals]), torch.cat([c for _, c in finals]))
+    return x, torch.cat([h for h, in finals])
 
 
 def build_model(cfg: ModelConfig) -> nn.Module:

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from charrnn.config import ModelConfig
-from charrnn.model import Ensemble, RecurrentNet, build_model, detach_state, zero_rows
+from charrnn.model import (Ensemble, RecurrentNet, build_model, detach_state, dropout_from_bits,
+                           stack_with_dropout, zero_rows)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -115,3 +116,55 @@ def test_zero_rows_restarts_only_the_chosen_rows_of_lstm_and_gru_state():
     assert torch.equal(h2[:, 1], h[:, 1]) and torch.equal(c2[:, 1], c[:, 1])
     g = zero_rows(torch.ones(1, 3, 2), rows)
     assert g[0, :, 0].tolist() == [0.0, 1.0, 0.0]
+
+
+def _flat(state):
+    return list(state) if isinstance(state, tuple) else [state]
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("carried", [False, True])
+def test_the_stack_layer_by_layer_equals_the_fused_stack_without_dropout(cell, carried):
+    torch.manual_seed(0)
+    rnn = RecurrentNet(ModelConfig(cell=cell, input_size=6, output_size=6, embed=4, hidden_size=8,
+                                   num_layers=3)).rnn
+    x = torch.randn(5, 7, 4)
+    state = None
+    if carried:
+        _, state = rnn(torch.randn(5, 3, 4))
+    rnn.dropout = 0.0
+    fused_out, fused_state = rnn(x, state)
+    rnn.dropout = 1e-6  # below 1/65536: every unit kept, scaled by exactly 1
+    out, new_state = stack_with_dropout(rnn, x, state)
+    assert torch.equal(out, fused_out)
+    assert all(torch.equal(a, b) for a, b in zip(_flat(new_state), _flat(fused_state)))
+
+
+def test_dropout_from_bits_keeps_the_right_share_scaled_and_repeats_with_the_seed():
+    x = torch.ones(64, 50, 100, requires_grad=True)
+    torch.manual_seed(3)
+    y = dropout_from_bits(x, 0.3)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.005  # 320,000 units
+    scale = 65536 / (65536 - round(0.3 * 65536))
+    assert torch.all(y[kept] == scale)
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())  # the gradient flows through the kept units only
+    torch.manual_seed(3)
+    assert torch.equal(dropout_from_bits(x.detach(), 0.3), y.detach())
+    assert not torch.equal(dropout_from_bits(x.detach(), 0.3), y.detach())
+
+
+def test_training_on_the_cpu_drops_between_layers_with_the_fast_mask():
+    cfg = ModelConfig(input_size=6, output_size=6, embed=4, hidden_size=8, num_layers=2,
+                      dropout=0.5)
+    model = RecurrentNet(cfg)
+    x = torch.randint(0, 6, (3, 5))
+    torch.manual_seed(1)
+    trained, _ = model(x)
+    torch.manual_seed(1)
+    expected, _ = stack_with_dropout(model.rnn, model.embed(x))
+    assert torch.equal(trained, model.head(expected))
+    model.eval()  # no dropout: the fused stack
+    assert torch.equal(model(x)[0], model.head(model.rnn(model.embed(x))[0]))
+    assert not torch.equal(model(x)[0], trained)
