@@ -133,3 +133,27 @@ def test_fast_is_the_cli_default_and_diverged_weights_fail(small_ckpt, tmp_path)
         model.rnn.weight_hh_l1.fill_(float("nan"))
     with pytest.raises(Exception, match="not finite"):
         list(generate(model, [1], 10, SamplingSettings(), seed=0, fast=True))
+
+
+def test_the_step_threads_are_chosen_once_and_do_not_change_the_text(small_ckpt, monkeypatch,
+                                                                     int8_everywhere):
+    model, _ = small_model(small_ckpt)
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(fast_sampling, "_STEP_THREADS", {})
+    assert fast_sampling.step_threads(model, 1) == 1
+    if threads > 1:
+        chosen = fast_sampling.step_threads(model, threads)
+        assert chosen in (1, threads) and torch.get_num_threads() == threads
+        built = []
+        monkeypatch.setattr(fast_sampling, "FastStep",
+                            lambda *a, **k: built.append(1) or FastStep(*a, **k))
+        assert fast_sampling.step_threads(model, threads) == chosen and not built  # not again
+    texts = []
+    for forced in (1, 2):  # the same draws whichever the probe picks
+        key = (model.cfg.cell, model.cfg.num_layers, model.cfg.hidden_size,
+               model.cfg.input_size, threads)
+        monkeypatch.setitem(fast_sampling._STEP_THREADS, key, min(forced, threads))
+        texts.append(torch.cat(list(generate(model, [1, 2], 200, SamplingSettings(), seed=4,
+                                             fast=True)), 1))
+    assert torch.equal(*texts)
+    assert torch.get_num_threads() == threads

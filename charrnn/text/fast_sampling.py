@@ -18,6 +18,7 @@ costs is measured by `quantized_cost` (eval of this step against fp32, in nats p
 """
 from __future__ import annotations
 
+import time
 import warnings
 import weakref
 from typing import Callable, Iterator
@@ -25,6 +26,7 @@ from typing import Callable, Iterator
 import torch
 
 INT8_MIN_ELEMENTS = 1 << 17  # below this a matrix stays fp32 (the int8 call's fixed cost wins)
+PROBE_STEPS = 16  # batch-1 steps timed per round when choosing the step's threads
 
 
 def _pack_int8(weight: torch.Tensor, bias: torch.Tensor | None):
@@ -200,6 +202,35 @@ def gumbel_chunks(generator: torch.Generator, batch: int, vocab: int, chunk: int
         yield from (-(-u.clamp_min_(1e-30).log_()).log_()).unbind(0)
 
 
+_STEP_THREADS: dict = {}
+
+
+def step_threads(model, threads: int) -> int:
+    """1 or `threads`, whichever runs this model's batch-1 step faster on this machine, timed
+    once per shape and process (tens of milliseconds). Where a step is dozens of small kernels
+    a second thread adds only hand-overs; where its int8 products are large it pays (2 x 512 on
+    a 2-core Xeon: the two products 121 us on two threads, 243 us on one). Two must win by
+    10%: on a busy machine a second thread can wait for a descheduled one."""
+    cfg = model.cfg
+    key = (cfg.cell, cfg.num_layers, cfg.hidden_size, cfg.input_size, threads)
+    if threads <= 1 or key in _STEP_THREADS:
+        return _STEP_THREADS.get(key, 1)
+    probe, ids, best = FastStep(model, 1), torch.zeros(1, dtype=torch.long), {}
+    try:
+        with torch.inference_mode():
+            for n in (1, threads, 1, threads):
+                torch.set_num_threads(n)
+                probe(ids)
+                start = time.perf_counter()
+                for _ in range(PROBE_STEPS):
+                    probe(ids)
+                best[n] = min(best.get(n, float("inf")), time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(threads)
+    _STEP_THREADS[key] = threads if best[threads] < 0.9 * best[1] else 1
+    return _STEP_THREADS[key]
+
+
 def generate_fast(model, logits: torch.Tensor, state, length: int, settings, generator,
                   chunk: int = 64) -> Iterator[torch.Tensor]:
     """Yields (B, <=chunk) tensors of new ids, `length` in all, from the prime's logits/state."""
@@ -213,10 +244,8 @@ def generate_fast(model, logits: torch.Tensor, state, length: int, settings, gen
              and settings.temperature >= SAFE_TEMPERATURE)
     inv_t = 1.0 / settings.temperature if plain else 1.0
     noise = gumbel_chunks(generator, batch, vocab, chunk)
-    # a batch-1 step is dozens of tiny kernels: a second thread only adds hand-overs (and on
-    # a busy machine, waits of hundreds of microseconds for a descheduled thread)
     threads = torch.get_num_threads()
-    own = 1 if batch == 1 else threads
+    own = step_threads(model, threads) if batch == 1 else threads
     out = []
     try:
         torch.set_num_threads(own)
