@@ -185,6 +185,35 @@ def test_a_smoothed_baseline_trains_scores_and_forecasts(tmp_path):
     assert max(values) - min(values) > 3  # the season goes on
 
 
+def test_a_seasonal_series_gets_the_mean_of_the_two_best_candidates(tmp_path):
+    """With a season and enough validation windows auto takes the two candidates whose linear
+    models score best and averages them, each corrected by its own linear model: the header
+    names the pair and each part's ridge; eval scores the model beside the bare pair; the
+    forecast carries the season on; a resume refits each part's linear model as trained."""
+    data = seasonal_csv(tmp_path / "monthly.csv", n=240)
+    out = tmp_path / "ckpt"
+    result = train(data, out, *FAST)
+    assert "--baseline mean:" in result.stderr and "the mean of the two" in result.stderr
+    assert "corrects mean:" in result.stderr and "ridges " in result.stderr
+    meta = checkpoint.load(out, kind="series").meta
+    parts = meta["coder"]["baseline"][len("mean:"):].split("+")
+    assert len(parts) == 2 and meta["coder"]["linear"]["parts"]
+    assert meta["task"]["linear"].count("+") == 1
+    r = evaluate(out, data)
+    assert {"rmse", "mase", "smape"} <= set(r["baselines"]["mean"])
+    assert r["rmse"] < r["baselines"]["persistence"]["rmse"]
+    assert "mean(12)" in run("eval", "--ckpt", out, data).stdout
+    result = run("forecast", "--ckpt", out, data, "--steps", "12")
+    assert result.exit_code == 0, result.stderr
+    values = [float(row["prediction"]) for row in csv.DictReader(io.StringIO(result.stdout))]
+    assert max(values) - min(values) > 3  # the season goes on
+    epoch = checkpoint.load(out / "last.safetensors", kind="series").meta["epoch"]
+    result = run("train-series", data, "--resume", out, "--epochs", str(epoch + 2))
+    assert result.exit_code == 0, result.stderr
+    again = checkpoint.load(out / "last.safetensors", kind="series").meta
+    assert again["coder"]["baseline"] == meta["coder"]["baseline"]
+
+
 def test_a_short_seasonal_series_gets_the_mean_of_the_candidates(tmp_path):
     """72 monthly rows leave 10 validation windows: auto averages the candidates instead of
     choosing, says so, names the smoothed part in the checkpoint; eval scores the model beside

@@ -33,6 +33,8 @@ from charrnn.series.moments import rms
 #                    where its weights are named ("combined:alpha,gamma,beta"); without a
 #                    season, of persistence and Holt. Chosen where too few validation windows
 #                    cannot tell the others apart (selection.FEW_WINDOWS)
+#   mean             the mean of the baselines it names, "mean:seasonal+smoothed:0.3,0.1,0.05":
+#                    the two that did best on the validation windows (selection.choose_baseline)
 #
 # All work in the transformed space (the log, for a positive series whose swings grow with
 # its level: the seasonal drift baseline then scales last season by the last season's growth).
@@ -43,6 +45,7 @@ from charrnn.series.moments import rms
 BASELINES = ("persistence", "seasonal", "seasonal_drift")
 SMOOTHED = "smoothed"
 COMBINED = "combined"
+MEAN = "mean"
 LONGEST_SMOOTHED = 52  # seasons up to a weekly year are smoothed; a daily year is not tried
 TRANSFORMS = ("none", "log")
 ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
@@ -116,9 +119,43 @@ def combined(smoothed: str | None = None) -> str:
     return COMBINED + smoothed[len(SMOOTHED):]
 
 
+def mean_of(parts) -> str:
+    """The name of the mean of these baselines ("mean:A+B")."""
+    return f"{MEAN}:" + "+".join(parts)
+
+
+def mean_parts(kind) -> tuple[str, ...] | None:
+    """The parts of a "mean:A+B" baseline, else None ("combined" is read as one baseline)."""
+    if isinstance(kind, str) and kind.startswith(MEAN + ":"):
+        return combined_parts(kind)
+    return None
+
+
+def residual_errors(target: np.ndarray, kind: str, season: int | None = None,
+                    transform: str = "none") -> np.ndarray:
+    """The residual inputs' one-step errors: (rows,) of the baseline, or (rows, P) of each
+    part of a "mean:A+B" (its linear model is the mean of the parts' own, linear.combine)."""
+    parts = mean_parts(kind)
+    if parts is None:
+        return one_step_errors(target, kind, season, transform)
+    return np.stack([one_step_errors(target, part, season, transform) for part in parts], axis=1)
+
+
+def residual_columns(kind) -> int:
+    parts = mean_parts(kind)
+    return 1 if parts is None else len(parts)
+
+
 def combined_parts(kind: str, season: int | None = None) -> tuple[str, ...] | None:
-    """The baselines a "combined[:alpha,gamma,beta]" averages, else None: without a season,
-    persistence and Holt's level and trend."""
+    """The baselines a "combined[:alpha,gamma,beta]" or a "mean:A+B" averages, else None:
+    without a season, persistence and Holt's level and trend."""
+    if isinstance(kind, str) and kind.startswith(MEAN + ":"):
+        parts = tuple(kind[len(MEAN) + 1:].split("+"))
+        for part in parts:
+            if part not in BASELINES and smoothing(part) is None:
+                raise CharrnnError(f"baseline {kind!r}: {MEAN}:A+B of {', '.join(BASELINES)} "
+                                   f"and {SMOOTHED}:ALPHA,GAMMA,BETA")
+        return parts
     if not isinstance(kind, str) or not (kind == COMBINED or kind.startswith(COMBINED + ":")):
         return None
     simple = BASELINES if season else ("persistence",)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from charrnn.errors import CharrnnError
-from charrnn.series.baselines import forward, inverse
+from charrnn.series.baselines import forward, inverse, residual_columns
 from charrnn.series.moments import rms
 from charrnn.series.scaler import Scaler
 from charrnn.series.table import Series
@@ -57,8 +57,8 @@ class Coder:
     @property
     def extra_inputs(self) -> int:
         """Input columns beyond the features: the model's input_size is F + extra_inputs."""
-        return (int(self.residuals and self.mode == "delta") + self.known_inputs
-                + int(self.level is not None))
+        resid = residual_columns(self.baseline) if self.residuals and self.mode == "delta" else 0
+        return resid + self.known_inputs + int(self.level is not None)
 
     @property
     def known_inputs(self) -> int:
@@ -90,7 +90,8 @@ class Coder:
         if self.residuals and self.mode == "delta":
             if w is None or w.resid is None:
                 raise CharrnnError("internal: residual inputs need the Windows, not their x")
-            parts.append((w.resid / self.scale)[:, :, None])
+            resid = w.resid / self.scale
+            parts.append(resid if resid.ndim == 3 else resid[:, :, None])
         if self.level is not None:  # where the window stands against the training rows' level
             real = x[:, :, self.target_index].astype(float) * self.span + self.low
             if self.transform == "log":
@@ -178,10 +179,16 @@ class Coder:
                    [str(v) for v in d.get("future", [])],
                    [[float(a), float(b)] for a, b in d.get("future_scale", [])],
                    None if d.get("level") is None else [float(v) for v in d["level"]],
-                   None if d.get("linear") is None else {
-                       "penalty": float(d["linear"]["penalty"]),
-                       "weights": [[float(v) for v in row] for row in d["linear"]["weights"]],
-                       "share": float(d["linear"]["share"])})
+                   None if d.get("linear") is None else _linear_from(d["linear"]))
+
+
+def _linear_from(d: dict) -> dict:
+    linear = {"penalty": float(d["penalty"]),
+              "weights": [[float(v) for v in row] for row in d["weights"]],
+              "share": float(d["share"])}
+    if "parts" in d:  # a mean baseline's: each part's penalty (None: it had no linear model)
+        linear["parts"] = [None if p is None else float(p) for p in d["parts"]]
+    return linear
 
 
 def _rms(changes: np.ndarray, axis=None):

@@ -182,7 +182,7 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
     from charrnn.series.prepare import prepare
     from charrnn.series.retrain import (retrain_on_validation, train_beside, validated_config,
                                         with_share)
-    from charrnn.series.baselines import COMBINED, combined_parts
+    from charrnn.series.baselines import COMBINED, combined_parts, mean_parts
     from charrnn.series.selection import FEW_WINDOWS, choose_baseline
     from charrnn.series.task import SeriesTask, cpu_threads, model_config, model_work
 
@@ -207,8 +207,10 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
             averaged = baseline == COMBINED
             if scores:
                 shown = ", ".join(f"{k} {v:.4g}" for k, v in scores.items())
-                note(f"note: --baseline {baseline}: chosen by its linear model's RMSE on the "
-                     f"validation windows ({shown})", quiet)
+                how = ("the mean of the two whose linear models score best" if mean_parts(baseline)
+                       else "chosen by its linear model's RMSE")
+                note(f"note: --baseline {baseline}: {how} on the validation windows ({shown})",
+                     quiet)
         data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, train_cfg.val_frac,
                        cfg.scale_fit, cfg.target_mode, season=cfg.season, transform=transform,
                        baseline=baseline, calendar=cfg.calendar, linear=cfg.linear,
@@ -222,7 +224,7 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
                  f"choose among them", quiet)
         linear = data.coder.linear
         cfg = replace(cfg, transform=data.coder.transform, baseline=data.coder.baseline,
-                      linear="none" if linear is None else repr(linear["penalty"]))
+                      linear=asked_linear(linear))
         retrain = cfg.retrain and cfg.target_mode == "delta" and len(data.part("val").y) > 0
         cfg = replace(cfg, retrain=retrain)
         if resumed is not None:  # a retrained model goes on with what it learned from
@@ -245,6 +247,16 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
     return end, task
 
 
+def asked_linear(linear: dict | None) -> str:
+    """The --linear that fits this linear model again (on more windows, when retraining):
+    its penalty, one per part ("1.0+none") for a mean baseline's."""
+    if linear is None:
+        return "none"
+    if "parts" in linear:
+        return "+".join("none" if p is None else repr(p) for p in linear["parts"])
+    return repr(linear["penalty"])
+
+
 def linear_alone(task, end) -> float | None:
     """1 where the network stayed out (no epoch beat the untrained model) and the linear
     model's whole correction beats its share on the validation windows (linear.choose_share);
@@ -255,7 +267,7 @@ def linear_alone(task, end) -> float | None:
     if end.best_epoch != 0 or d.coder.linear is None:
         return None
     bare = replace(d.coder, linear=None)
-    share = linear.choose_share(bare, d.part("train"), d.part("val"), d.coder.linear["penalty"])
+    share = linear.choose_share(bare, d.part("val"), d.coder.linear["weights"])
     return share if share != d.coder.linear["share"] else None
 
 

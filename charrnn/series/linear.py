@@ -93,10 +93,11 @@ def choose_penalty(coder, train, val) -> float | None:
     return best if scores[best] < math.sqrt(1 - MARGIN) * bare else None  # MSE below 1 - MARGIN
 
 
-def choose_share(coder, train, val, penalty: float) -> float:
-    """SHARE, or 1 where the whole correction of the linear model fitted on `train` beats SHARE
-    of it on `val` by ALONE_MARGIN: asked where the network stayed out (commands.linear_alone),
-    since SHARE alone is then the linear model shrunk for no reason.
+def choose_share(coder, val, weights) -> float:
+    """SHARE, or 1 where the whole correction of the linear model (`weights`, fitted on the
+    training windows) beats SHARE of it on `val` by ALONE_MARGIN: asked where the network
+    stayed out (commands.linear_alone), since SHARE alone is then the linear model shrunk for
+    no reason.
 
     Where the linear model carries the season on persistence, a third of it was lost: Johnson &
     Johnson's quarterly earnings scored 0.550 of persistence's RMSE with SHARE and 0.346 with all
@@ -107,8 +108,38 @@ def choose_share(coder, train, val, penalty: float) -> float:
     AutoARIMA; 1% 0.6395; a paired t test on top, t >= 2, 0.6423). Asked only where no epoch was
     kept, full runs (3 seeds) changed 2 of the 8 series where it could: that one, and the US
     population 0.040 -> 0.044 (AutoARIMA 0.041)."""
-    if len(train.y) < 2 or len(val.y) < 2:
+    if len(val.y) < 2:
         return SHARE
-    out = apply(coder, val, solve(*normal_equations(coder, train), penalty))
+    out = apply(coder, val, weights)
     alone, shared = _error(coder, val, out), _error(coder, val, SHARE * out)
     return 1.0 if alone < (1 - ALONE_MARGIN) * shared else SHARE
+
+
+def combine(coder, parts: list, window: int, penalties: list) -> dict:
+    """The linear model (as stored in `coder`, a "mean:A+B" coder) whose correction is the mean
+    of the parts' corrections: [(part coder, its weights or None)] in part order.
+
+    A part reads this coder's inputs but for the residual columns (this coder has one per part,
+    divided by its scale; a part at most its own, divided by its own scale), and its output
+    unit is its scale: part k's correction here is its output times scale_k / scale / P."""
+    count = len(parts) if coder.residuals else 0  # this coder's residual columns
+    features = len(coder.input_scale)
+    columns = features + coder.extra_inputs
+    body, const = None, 0.0
+    for k, (part, weights) in enumerate(parts):
+        if weights is None:
+            continue
+        w = np.asarray(weights, float)
+        own = w[:-1].reshape(window, -1, w.shape[1])  # (W, the part's columns, H)
+        if body is None:
+            body = np.zeros((window, columns, w.shape[1]))
+        ratio = part.scale / coder.scale / len(parts)
+        resid = int(part.residuals)
+        body[:, :features] += ratio * own[:, :features]
+        if resid and count:
+            body[:, features + k] += own[:, features] / len(parts)
+        body[:, features + count:] += ratio * own[:, features + resid:]
+        const = const + ratio * w[-1]
+    weights = np.concatenate([body.reshape(window * columns, -1), np.atleast_2d(const)])
+    return {"penalty": max(p for p in penalties if p is not None), "weights": weights.tolist(),
+            "share": SHARE, "parts": list(penalties)}

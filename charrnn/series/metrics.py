@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from charrnn.errors import CharrnnError
-from charrnn.series.baselines import baseline_forecast, combined_parts, smoothing
+from charrnn.series.baselines import baseline_forecast, combined_parts, mean_parts, smoothing
 from charrnn.series.moments import rms
 from charrnn.series.windows import Windows
 
@@ -133,8 +133,8 @@ def _series_metrics(series, part, pred, coder, season: int | None, notes: list, 
     if combined_parts(kind) is not None and season == coder.season:
         mean, ok = baseline_forecast(series.target_values, part.end, part.y.shape[1], kind,
                                      season, transform)
-        if ok.any():
-            forecasts["combined"] = (mean[ok], ok)
+        if ok.any():  # "mean": the model's pair of baselines, bare (selection.PAIR)
+            forecasts["mean" if mean_parts(kind) else "combined"] = (mean[ok], ok)
     baselines = {name: score(p, part.y[ok]) for name, (p, ok) in forecasts.items()}
     rmse_scaled = _finite(rms((pred - part.y) / coder.span))
     result = {"rmse": model["rmse"], "mae": model["mae"], "mape": model["mape"],
@@ -197,7 +197,8 @@ def metrics_text(r: dict, target: str, what: str, season: int | None) -> str:
     names = {"seasonal_naive": f"seasonal({season})" if season else "seasonal",
              "seasonal_drift": f"drift({season})" if season else "seasonal drift",
              "smoothed": f"smoothed({season})" if season else "smoothed",
-             "combined": f"combined({season})" if season else "combined"}
+             "combined": f"combined({season})" if season else "combined",
+             "mean": f"mean({season})" if season else "mean"}
     for name, m in r["baselines"].items():
         lines.append(row(names.get(name, name), m))
     skill = r["skill"]

@@ -15,7 +15,8 @@ import numpy as np
 from charrnn.errors import CharrnnError
 from charrnn.series.baselines import (BASELINES, COMBINED, LONGEST_SMOOTHED, SMOOTHED,
                                       TRANSFORMS, baseline_forecast, choose_baseline, combined,
-                                      combined_parts, fit_smoothing, forward, one_step_errors,
+                                      combined_parts, fit_smoothing, forward, mean_parts,
+                                      residual_errors,
                                       smoothing)
 from charrnn.series.coder import Coder, fit_coder
 from charrnn.series.moments import spread
@@ -108,7 +109,8 @@ def last_window(series: Series, scaler: Scaler, coder: "Coder", window: int,
         base, _ = baseline_forecast(series.target_values, end, horizon, coder.baseline,
                                     coder.season, coder.transform)
     if coder.residuals:
-        err = one_step_errors(series.target_values, coder.baseline, coder.season, coder.transform)
+        err = residual_errors(series.target_values, coder.baseline, coder.season,
+                              coder.transform)
         resid = err[None, -window:]
     return Windows(x, np.zeros((1, horizon)), series.target_values[end], end, base, resid, known)
 
@@ -219,8 +221,39 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
                       season=season, fit_windows=take(windows, 0, split.fit), residuals=residuals)
     level = _level_input(series, transform, train_rows, level_input, coder.target_index)
     coder = replace(coder, level=level, **covariates)
-    coder = replace(coder, linear=_linear_part(coder, windows, split, linear, linear_on))
+    parts = mean_parts(baseline)
+    if parts is None:
+        coder = replace(coder, linear=_linear_part(coder, windows, split, linear, linear_on))
+    else:  # each part's own linear model, then their mean (linear.combine)
+        asked = linear.split("+") if "+" in linear else [linear] * len(parts)
+        if len(asked) != len(parts):
+            raise CharrnnError(f"--linear {linear}: one penalty, or one per part of {baseline}")
+        fitted = []
+        for part, ask in zip(parts, asked):
+            own = make_windows(series, features, window, horizon, baseline=part, season=season,
+                               transform=transform, known=known)
+            part_coder = fit_coder(target_mode, scaler, series, rows, transform=transform,
+                                   baseline=part, season=season,
+                                   fit_windows=take(own, 0, split.fit),
+                                   residuals=part != "persistence")
+            part_coder = replace(part_coder, level=level, **covariates)
+            fitted.append((part_coder, _linear_part(part_coder, own, split, ask, linear_on)))
+        coder = replace(coder, linear=combine_linear(coder, fitted, window))
     return Prepared(series, windows, split, scaler, coder, rows)
+
+
+def combine_linear(coder: Coder, fitted: list, window: int) -> dict | None:
+    """The linear model of a "mean:A+B" coder whose decoding is the mean of its parts'
+    (each baseline corrected by its own linear model), from [(part coder, its linear dict or
+    None)]; None where no part has one. The parts read the same inputs but for their residual
+    column; a part's output unit is its coder's scale, so its weights are rescaled to this
+    coder's."""
+    from charrnn.series.linear import combine
+
+    if all(lin is None for _, lin in fitted):
+        return None
+    return combine(coder, [(c, None if lin is None else lin["weights"]) for c, lin in fitted],
+                   window, [None if lin is None else lin["penalty"] for _, lin in fitted])
 
 
 def _linear_part(coder: Coder, windows: Windows, split: Split, asked: str,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from charrnn.series.baselines import COMBINED, LONGEST_SMOOTHED, SMOOTHED
+from charrnn.series.baselines import COMBINED, LONGEST_SMOOTHED, SMOOTHED, mean_of
 from charrnn.series.moments import rms
 from charrnn.series.prepare import BASELINES, count_windows, prepare, split_windows
 from charrnn.series.season import is_cycle
@@ -52,6 +52,17 @@ LEVEL_MARGIN = 0.01
 # it lost in full runs: 10 series under 16 windows (3 seeds), 0.946 -> 0.980, the generated
 # AR(1) series 0.814 -> 0.973 where the network had earned much on top of persistence
 FEW_WINDOWS = 16
+# With a season the winner is not taken alone: the forecast is the mean of the best PAIR
+# candidates, each corrected by its own linear model (baselines.MEAN, linear.combine). The
+# validation windows rank candidates only roughly: on daily electricity demand Holt-Winters
+# won them by 17% over seasonal drift, then lost the test part by 17%. Offline (each baseline
+# and its linear model, no network) on the 43 seasonal series of 93, mean test RMSE over that
+# of persistence and its linear model: the winner 0.890, the mean of the best two 0.877, of
+# the best three 0.882; on the 28 of them where a seasonal candidate won, the winner 0.904,
+# the pair 0.888 (electricity demand 1.031 -> 0.876, drug sales h02 1.026 -> 0.913, CO2
+# 1.039 -> 0.970; Australian wine 0.796 -> 0.896), one linear model on the pair's mean
+# baseline 0.907
+PAIR = 2
 
 
 def choose_baseline(series, cfg, val_frac: float, transform: str,
@@ -86,7 +97,11 @@ def choose_baseline(series, cfg, val_frac: float, transform: str,
         scores[data.coder.baseline] = linear_rmse(data)
     bar = (1 - (MARGIN if cfg.season else LEVEL_MARGIN)) * scores["persistence"]
     best = min(scores, key=scores.__getitem__)
-    return (best if scores[best] < bar else "persistence"), scores
+    if scores[best] >= bar:
+        return "persistence", scores
+    if cfg.season:
+        return mean_of(sorted(scores, key=scores.__getitem__)[:PAIR]), scores
+    return best, scores
 
 
 def validation_windows(series, cfg, val_frac: float) -> int:

@@ -214,9 +214,12 @@ class SeriesTask:
         d, cfg = self.data, self.cfg
         how = "level (the lecture)" if cfg.target_mode == "level" else (
             f"corrects {cfg.baseline}" + (" of log" if cfg.transform == "log" else ""))
-        if d.coder.linear is not None:
-            how += (f" with a linear model ({d.coder.linear['share']:.0%} of the correction, "
-                    f"ridge {d.coder.linear['penalty']:g})")
+        linear = d.coder.linear
+        if linear is not None:
+            ridge = ("ridges " + "+".join("none" if p is None else f"{p:g}"
+                                          for p in linear["parts"])
+                     if "parts" in linear else f"ridge {linear['penalty']:g}")
+            how += f" with a linear model ({linear['share']:.0%} of the correction, {ridge})"
         windows = (f"windows {d.split.train} train / {d.split.val} val / {d.split.test} test"
                    if not cfg.retrain else
                    f"windows {d.split.train} train + {d.split.val} val / {d.split.test} test")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from charrnn.series.baselines import baseline_forecast, one_step_errors
+from charrnn.series.baselines import baseline_forecast, residual_errors
 from charrnn.series.scaler import Scaler
 from charrnn.series.table import Series
 
@@ -24,7 +24,8 @@ class Windows:
     end: np.ndarray  # (N,) row index of the last observed row
     base: np.ndarray | None = None  # (N, H) the baseline forecast in real units (None: `last`)
     resid: np.ndarray | None = None  # (N, W) the baseline's one-step errors on the window's rows,
-    # in the transformed space (0 where the baseline reaches before row 0)
+    # in the transformed space (0 where the baseline reaches before row 0); (N, W, P) for a
+    # "mean:A+B" baseline, one column per part
     known: np.ndarray | None = None  # (N, W, K) covariates known in advance, leading by H rows
 
 
@@ -48,8 +49,8 @@ def make_windows(series: Series, scaler: Scaler, window: int, horizon: int, *,
         base, _ = baseline_forecast(series.target_values, end, horizon, baseline or "persistence",
                                     season, transform)
     if baseline not in (None, "none"):
-        err = one_step_errors(series.target_values, baseline, season, transform)
-        resid = err[starts[:, None] + np.arange(window)[None, :]]  # (N, W)
+        err = residual_errors(series.target_values, baseline, season, transform)
+        resid = err[starts[:, None] + np.arange(window)[None, :]]  # (N, W) or (N, W, P)
     lead = None if known is None else known[starts[:, None] + horizon + np.arange(window)[None, :]]
     return Windows(x, y, series.target_values[end], end, base, resid, lead)
 
