@@ -126,7 +126,12 @@ def _levels(values):
     bad = [v for v in values or [] if not (math.isfinite(v) and 0 < v < 100)]
     if bad:
         raise typer.BadParameter(f"{bad[0]:g} is not a coverage in percent in (0, 100)")
+    fractions = [v for v in values or [] if v < 1]  # 0.9 meant as 90%: an interval of no width
+    if fractions:
+        raise typer.BadParameter(f"{fractions[0]:g} reads as {fractions[0]:g}%; the coverage is "
+                                 f"in percent: --level {100 * fractions[0]:g} for "
+                                 f"{100 * fractions[0]:g}%")
     return values
 
 
-Level = Annotated[Optional[list[float]], _option("--level", callback=_levels, metavar="PERCENT", help="Prediction interval of this coverage in percent, in (0, 100); repeatable (--level 80 --level 95). Conformal, calibrated on the validation windows.")]
+Level = Annotated[Optional[list[float]], _option("--level", callback=_levels, metavar="PERCENT", help="Prediction interval of this coverage in percent, from 1 to under 100; repeatable (--level 80 --level 95). Conformal, calibrated on the validation windows.")]
