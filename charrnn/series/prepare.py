@@ -16,8 +16,7 @@ from charrnn.errors import CharrnnError
 from charrnn.series.baselines import (BASELINES, COMBINED, LONGEST_SMOOTHED, SMOOTHED,
                                       TRANSFORMS, baseline_forecast, choose_baseline, combined,
                                       combined_parts, fit_smoothing, forward, mean_parts,
-                                      residual_errors,
-                                      smoothing)
+                                      residual_errors, smoothing)
 from charrnn.series.coder import Coder, fit_coder
 from charrnn.series.moments import spread
 from charrnn.series.scaler import Scaler
