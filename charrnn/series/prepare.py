@@ -23,7 +23,8 @@ from charrnn.series.scaler import Scaler
 from charrnn.series.table import Series
 # commands.py, task.py and selection.py take Coder, Scaler, Windows, BASELINES, take and pick
 # from here; pick is not used here
-from charrnn.series.windows import Windows, count_windows, make_windows, pick, take  # noqa: F401
+from charrnn.series.windows import (Windows, count_windows, make_windows, pick,  # noqa: F401
+                                    take, with_baseline)
 
 
 # ---------------------------------------------------------------------- splits, counted in windows
@@ -229,8 +230,7 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
             raise CharrnnError(f"--linear {linear}: one penalty, or one per part of {baseline}")
         fitted = []
         for part, ask in zip(parts, asked):
-            own = make_windows(series, features, window, horizon, baseline=part, season=season,
-                               transform=transform, known=known)
+            own = with_baseline(windows, series, part, season, transform)
             part_coder = fit_coder(target_mode, scaler, series, rows, transform=transform,
                                    baseline=part, season=season,
                                    fit_windows=take(own, 0, split.fit),

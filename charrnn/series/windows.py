@@ -7,7 +7,7 @@ here it depends on nothing of theirs, so none of them import each other in a cyc
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -44,15 +44,25 @@ def make_windows(series: Series, scaler: Scaler, window: int, horizon: int, *,
     x = scaled[starts[:, None] + np.arange(window)[None, :]]  # (N, W, F)
     end = starts + window - 1
     y = series.target_values[end[:, None] + np.arange(1, horizon + 1)[None, :]]  # (N, H)
+    lead = None if known is None else known[starts[:, None] + horizon + np.arange(window)[None, :]]
+    return with_baseline(Windows(x, y, series.target_values[end], end, known=lead), series,
+                         baseline, season, transform)
+
+
+def with_baseline(w: Windows, series: Series, baseline: str, season: int | None,
+                  transform: str) -> Windows:
+    """`w` with another baseline's forecasts and residuals (the same rows, inputs and labels):
+    a mean baseline's parts each fit their own linear model on them."""
     base = resid = None
+    horizon, window = w.y.shape[1], w.x.shape[1]
     if baseline not in (None, "none", "persistence") or transform != "none":
-        base, _ = baseline_forecast(series.target_values, end, horizon, baseline or "persistence",
-                                    season, transform)
+        base, _ = baseline_forecast(series.target_values, w.end, horizon,
+                                    baseline or "persistence", season, transform)
     if baseline not in (None, "none"):
         err = residual_errors(series.target_values, baseline, season, transform)
-        resid = err[starts[:, None] + np.arange(window)[None, :]]  # (N, W) or (N, W, P)
-    lead = None if known is None else known[starts[:, None] + horizon + np.arange(window)[None, :]]
-    return Windows(x, y, series.target_values[end], end, base, resid, lead)
+        rows = w.end[:, None] - window + 1 + np.arange(window)[None, :]
+        resid = err[rows]  # (N, W) or (N, W, P)
+    return replace(w, base=base, resid=resid)
 
 
 def take(w: Windows, start: int, stop: int) -> Windows:
