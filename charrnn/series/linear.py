@@ -115,21 +115,24 @@ def choose_share(coder, val, weights) -> float:
     return 1.0 if alone < (1 - ALONE_MARGIN) * shared else SHARE
 
 
-def combine(coder, parts: list, window: int, penalties: list) -> dict:
-    """The linear model (as stored in `coder`, a "mean:A+B" coder) whose correction is the mean
-    of the parts' corrections: [(part coder, its weights or None)] in part order.
+def combine(coder, parts: list, window: int) -> dict | None:
+    """The linear model of `coder`, a "mean:A+B" coder, whose correction is the mean of its
+    parts' corrections: [(part coder, its linear model or None)] in part order; None where no
+    part has one.
 
     A part reads this coder's inputs but for the residual columns (this coder has one per part,
     divided by its scale; a part at most its own, divided by its own scale), and its output
     unit is its scale: part k's correction here is its output times scale_k / scale / P."""
+    if all(lin is None for _, lin in parts):
+        return None
     count = len(parts) if coder.residuals else 0  # this coder's residual columns
     features = len(coder.input_scale)
     columns = features + coder.extra_inputs
     body, const = None, 0.0
-    for k, (part, weights) in enumerate(parts):
-        if weights is None:
+    for k, (part, lin) in enumerate(parts):
+        if lin is None:
             continue
-        w = np.asarray(weights, float)
+        w = np.asarray(lin["weights"], float)
         own = w[:-1].reshape(window, -1, w.shape[1])  # (W, the part's columns, H)
         if body is None:
             body = np.zeros((window, columns, w.shape[1]))
@@ -141,5 +144,6 @@ def combine(coder, parts: list, window: int, penalties: list) -> dict:
         body[:, features + count:] += ratio * own[:, features + resid:]
         const = const + ratio * w[-1]
     weights = np.concatenate([body.reshape(window * columns, -1), np.atleast_2d(const)])
+    penalties = [None if lin is None else lin["penalty"] for _, lin in parts]
     return {"penalty": max(p for p in penalties if p is not None), "weights": weights.tolist(),
-            "share": SHARE, "parts": list(penalties)}
+            "share": SHARE, "parts": penalties}

@@ -225,6 +225,8 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
     if parts is None:
         coder = replace(coder, linear=_linear_part(coder, windows, split, linear, linear_on))
     else:  # each part's own linear model, then their mean (linear.combine)
+        from charrnn.series.linear import combine
+
         asked = linear.split("+") if "+" in linear else [linear] * len(parts)
         if len(asked) != len(parts):
             raise CharrnnError(f"--linear {linear}: one penalty, or one per part of {baseline}")
@@ -237,22 +239,8 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
                                    residuals=part != "persistence")
             part_coder = replace(part_coder, level=level, **covariates)
             fitted.append((part_coder, _linear_part(part_coder, own, split, ask, linear_on)))
-        coder = replace(coder, linear=combine_linear(coder, fitted, window))
+        coder = replace(coder, linear=combine(coder, fitted, window))
     return Prepared(series, windows, split, scaler, coder, rows)
-
-
-def combine_linear(coder: Coder, fitted: list, window: int) -> dict | None:
-    """The linear model of a "mean:A+B" coder whose decoding is the mean of its parts'
-    (each baseline corrected by its own linear model), from [(part coder, its linear dict or
-    None)]; None where no part has one. The parts read the same inputs but for their residual
-    column; a part's output unit is its coder's scale, so its weights are rescaled to this
-    coder's."""
-    from charrnn.series.linear import combine
-
-    if all(lin is None for _, lin in fitted):
-        return None
-    return combine(coder, [(c, None if lin is None else lin["weights"]) for c, lin in fitted],
-                   window, [None if lin is None else lin["penalty"] for _, lin in fitted])
 
 
 def _linear_part(coder: Coder, windows: Windows, split: Split, asked: str,
