@@ -48,8 +48,8 @@ def test_same_weights_as_torch_adam_bit_for_bit(decay):
     ours, theirs = _twins()
     lrs = [3e-3 * (1 - i / 40) for i in range(30)]  # the engine sets lr every step
     _train(ours, Adam(ours.parameters(), lr=1e-3, weight_decay=decay), 30, lrs=lrs)
-    _train(theirs, torch.optim.Adam(theirs.parameters(), lr=1e-3, weight_decay=decay, fused=True), 30,
-           lrs=lrs)
+    reference = torch.optim.Adam(theirs.parameters(), lr=1e-3, weight_decay=decay, fused=True)
+    _train(theirs, reference, 30, lrs=lrs)
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         assert torch.equal(p, q), name
 
@@ -82,7 +82,8 @@ def test_state_moves_between_ours_and_torch_through_a_checkpoints_layout():
     _train(theirs, opt_theirs, 5)
     # swap: each continues from the other's saved state, as a resume on another device would
     saved_ours, saved_theirs = _saved(opt_ours), _saved(opt_theirs)
-    opt_ours2, opt_theirs2 = Adam(ours.parameters(), lr=1.0), torch.optim.Adam(theirs.parameters(), fused=True)
+    opt_ours2 = Adam(ours.parameters(), lr=1.0)
+    opt_theirs2 = torch.optim.Adam(theirs.parameters(), fused=True)
     opt_ours2.load_state_dict(saved_theirs)
     opt_theirs2.load_state_dict(saved_ours)
     assert opt_ours2.param_groups[0]["lr"] == 2e-3
