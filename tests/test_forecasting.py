@@ -304,6 +304,11 @@ def test_the_chooser_picks_seasonal_drift_on_trend_times_season():
     p = prepare(series(y, monthly(len(y))), 24, 1, 0.3, 0.1, "train", "delta", season=12,
                 transform="auto")
     assert (p.coder.baseline, p.coder.transform, p.coder.season) == ("seasonal_drift", "log", 12)
+    falls_to_zero = y.copy()
+    falls_to_zero[-3] = 0.0  # a test row the log cannot take: auto keeps the values as they are
+    p = prepare(series(falls_to_zero, monthly(len(y))), 24, 1, 0.3, 0.1, "train", "delta",
+                season=12, transform="auto")
+    assert p.coder.transform == "none"
     rng = np.random.default_rng(0)
     walk = 50 + np.cumsum(rng.normal(size=300))
     assert prepare(series(walk), 24, 1, 0.3, 0.1, "train", "delta", season=12).coder.baseline \

@@ -151,11 +151,16 @@ def model_rows(rows: int, test_frac: float) -> int:
     return max(2, int(rows * (1 - test_frac)))
 
 
-def resolve_transform(transform: str, values: np.ndarray, season: int | None) -> str:
-    """auto -> choose_transform over these (training) rows; log on non-positive rows: error."""
+def resolve_transform(transform: str, values: np.ndarray, season: int | None,
+                      later: np.ndarray | None = None) -> str:
+    """auto -> choose_transform over these (training) rows, "none" where a `later` row (the
+    validation and test part) is not positive: the log could not score or forecast it; log on
+    non-positive rows: error."""
     from charrnn.series.season import choose_transform
 
     if transform == "auto":
+        if later is not None and np.any(np.asarray(later, float) <= 0):
+            return "none"
         return choose_transform(values, season)
     if transform not in TRANSFORMS:
         raise CharrnnError(f"--transform {transform}: one of auto, {', '.join(TRANSFORMS)}")
@@ -192,7 +197,8 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
         return Prepared(series, windows, split, scaler, coder, rows)
     if season is not None and (season < 2 or season >= len(series)):
         raise CharrnnError(f"--season {season}: give 2 or more, under the {len(series)} rows")
-    transform = resolve_transform(transform, series.target_values[:train_rows], season)
+    transform = resolve_transform(transform, series.target_values[:train_rows], season,
+                                  series.target_values[train_rows:])
     if baseline == "auto":
         # the training and validation windows: nothing is fitted to them, and a few dozen
         # validation windows alone picked a seasonal baseline by chance on a noisy cycle
