@@ -219,7 +219,8 @@ def seasonal_series(n=300, seed=0):
 
 def test_a_cycle_in_yearly_rows_keeps_persistence():
     """A period found in yearly rows is a cycle that drifts (sunspots, the lynx): only
-    persistence is offered; with monthly dates the same rows try every seasonal candidate."""
+    persistence is offered; with monthly dates the same rows try every seasonal candidate, and
+    without a period yearly rows try persistence and Holt."""
     from charrnn.series import selection
 
     y = seasonal_series().target_values
@@ -231,6 +232,9 @@ def test_a_cycle_in_yearly_rows_keeps_persistence():
         best, scores = selection.choose_baseline(dated, cfg, 0.3, "none")
         assert len(scores) == kinds
         assert (best == "persistence") == (kinds == 0)
+        # without a period, yearly rows are a series like any other: persistence or Holt
+        _, scores = selection.choose_baseline(dated, replace(cfg, season=None), 0.3, "none")
+        assert "persistence" in scores  # scored (Holt here fits as the last value)
 
 
 def train_small(tmp_path, mode="delta", epochs=5, listeners=(), seed=0, horizon=1):

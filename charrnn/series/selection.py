@@ -73,14 +73,18 @@ def choose_baseline(series, cfg, val_frac: float, transform: str,
     candidate is named with the weights fitted on the training rows. With a season, where one
     beats persistence by MARGIN, the winner is the mean of the best PAIR ("mean:A+B").
 
-    A cycle (season.is_cycle) gets persistence and no scores: the seasonal baselines assume
-    the period recurs to the row; on the lynx the seasonal one won the validation windows by
-    7.5% and scored 1.229 of persistence's RMSE on the test part (the forecast 0.936 -> 0.874,
-    seed 1). A season with under FEW_WINDOWS validation windows gets the candidates' mean
+    A cycle (a period found in yearly rows, season.is_cycle) gets persistence and no scores:
+    the seasonal baselines assume the period recurs to the row; on the lynx the seasonal one
+    won the validation windows by 7.5% and scored 1.229 of persistence's RMSE on the test part
+    (the forecast 0.936 -> 0.874, seed 1). Yearly rows without a period are scored like any
+    series without a season: until 2026-12 they got persistence too, and on the Nile's flow
+    Holt's smoothing then went untried (full runs, 3 seeds: 0.856 -> 0.826 of persistence's
+    RMSE; AutoARIMA 0.819; 19 yearly series without a period 1.036 -> 1.030 of AutoARIMA's
+    RMSE, BENCHMARKS.md). A season with under FEW_WINDOWS validation windows gets the candidates' mean
     (COMBINED) and no scores.
     """
     if candidates is None:
-        if is_cycle(series.dates):
+        if cfg.season and is_cycle(series.dates):
             return "persistence", {}
         if not cfg.season:
             candidates = ("persistence", SMOOTHED)
