@@ -356,8 +356,8 @@ class _Fixed(torch.nn.Module):
 
 def test_an_epoch_replaces_the_baseline_only_when_it_wins_across_the_windows(tmp_path):
     """The untrained model (the baseline) is replaced by an epoch that beats it by the margin
-    and by the paired t statistic over the validation windows: not by one that is lucky on
-    one window."""
+    and by the paired t statistic over the validation windows, as the epoch before it did:
+    not by one that is lucky on one window, nor by one epoch's spike."""
     trainer, data = train_small(tmp_path)
     task = trainer.task
     t = task.val_t.numpy()
@@ -365,8 +365,10 @@ def test_an_epoch_replaces_the_baseline_only_when_it_wins_across_the_windows(tmp
     lucky = np.zeros_like(t)
     lucky[np.argmax(np.abs(t[:, 0]))] = t[np.argmax(np.abs(t[:, 0]))]  # one window exact
     steady = 0.3 * t  # every window 51% nearer
-    assert task.beats_initial(task.validate(_Fixed(steady), None), initial)
+    assert not task.beats_initial(task.validate(_Fixed(steady), None), initial)  # a spike
+    assert task.beats_initial(task.validate(_Fixed(steady), None), initial)  # twice in a row
     score = task.validate(_Fixed(lucky), None)
     assert score < 0.98 * initial  # the margin alone would keep it
     assert not task.beats_initial(score, initial)
+    assert not task.beats_initial(task.validate(_Fixed(steady), None), initial)  # run broken
     assert not task.beats_initial(0.99 * initial, initial)  # within the margin
