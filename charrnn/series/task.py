@@ -166,7 +166,7 @@ class SeriesTask:
     # ...on this many validations in a row: one epoch's spike is noise. A 240-row random walk
     # (seed 2) kept an epoch whose paired t was 2.07 between epochs at 1.03 and 1.24, and scored
     # 1.131 of persistence's RMSE on the test part. Replayed on the recorded validation and test
-    # errors of every epoch of 65 series (3 seeds; 19 random walks and prices, 46 real and
+    # errors of every epoch of 65 series (3 seeds; 20 random walks and prices, 45 real and
     # generated series where the network earns), it changed that run alone
     initial_run = 2
     final_is_best = False  # True when retraining (cfg.retrain): no windows left to choose by
