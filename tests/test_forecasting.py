@@ -101,6 +101,19 @@ def test_a_yearly_season_is_found_where_the_sample_acf_peaks_off_the_year():
     assert found == 20
 
 
+def test_timestamps_with_different_utc_offsets_read_as_instants():
+    """"Z" and "+05:00" rows side by side: each is its instant in UTC (mixing them raised a
+    TypeError comparing naive and aware datetimes)."""
+    from charrnn.series.season import date_frequency
+
+    stamps = [f"2020-01-{1 + i:02d}T05:00:00+05:00" if i % 2 else f"2020-01-{1 + i:02d}T00:00Z"
+              for i in range(20)]
+    assert date_frequency(stamps) == "daily"
+    y = seasonal(7, 140, 0)
+    days = [f"{d}T00:00:00{'+05:00' if i % 2 else 'Z'}" for i, d in enumerate(daily(140))]
+    assert detect_season(y, days) == 7
+
+
 def test_a_season_needs_enough_cycles_and_the_log_needs_growing_swings():
     assert detect_season(seasonal(12, 24, 0), monthly(24)) is None  # two cycles only
     assert choose_transform(trend_season()) == "log"

@@ -7,7 +7,7 @@ transform read from the test rows would leak them into the model.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import datetime, timezone
 
 import numpy as np
 
@@ -32,9 +32,11 @@ def _parse(cell: str):
     """A datetime, a (year, month) period, a float (a plain year or number), or None."""
     cell = cell.strip()
     try:
-        return datetime.fromisoformat(cell.replace("Z", "").replace("/", "-"))
+        when = datetime.fromisoformat(cell.replace("Z", "+00:00").replace("/", "-"))
     except ValueError:
         pass
+    else:  # offsets are read as the same instant in UTC: rows may mix them
+        return when.astimezone(timezone.utc).replace(tzinfo=None) if when.tzinfo else when
     parts = cell.replace("/", "-").split("-")
     if len(parts) == 2 and all(p.isdigit() for p in parts) and len(parts[0]) == 4:
         return int(parts[0]), int(parts[1])
