@@ -59,10 +59,9 @@ class _Group(TyperGroup):
         except click_exceptions.NoArgsIsHelpError as e:  # a bare `charrnn`: show the help
             print(e.format_message())
             sys.exit(0)
-        except click_exceptions.UsageError as e:
-            if e.ctx is not None:
-                print(e.ctx.get_usage().splitlines()[0], file=sys.stderr)
-            print(f"error: {e.format_message()}", file=sys.stderr)
+        except click_exceptions.UsageError as e:  # one line, naming where the help is
+            where = f" (see {e.ctx.command_path} --help)" if e.ctx is not None else ""
+            print(f"error: {e.format_message()}{where}", file=sys.stderr)
             sys.exit(2)
         except click_exceptions.ClickException as e:
             _exit(f"error: {e.format_message()}", e.exit_code)
@@ -229,6 +228,9 @@ def main() -> None:
     global _as_command
     _as_command = True
     try:
+        if sys.stdout is None:  # `charrnn ... >&-`: data would be lost
+            _say("error: stdout is closed; send it to a file, a pipe or /dev/null")
+            sys.exit(2)
         _utf8_output()
         app()
     except KeyboardInterrupt:

@@ -143,6 +143,17 @@ def test_sample_into_a_closed_pipe_ends_quietly(hihello_ckpt):
     assert done.returncode == 0 and done.stderr == "" and len(done.stdout) == 10
 
 
+def test_a_closed_stdout_is_refused_in_one_line(hihello_ckpt):
+    """`charrnn ... >&-`: the data would go nowhere; it was a traceback (exit 1)."""
+    import subprocess
+    import sys
+
+    cmd = f"{sys.executable} -m charrnn sample --ckpt {hihello_ckpt} -n 20 >&-"
+    done = subprocess.run(["bash", "-c", cmd], stderr=subprocess.PIPE, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.splitlines() == [
+        "error: stdout is closed; send it to a file, a pipe or /dev/null"]
+
+
 def test_resume_continues_to_the_total(tmp_path):
     run_cli(["train-text", CORPORA / "hihello.txt", *HIHELLO_ARGS, "--epochs", "3",
              "--out", tmp_path, "--quiet"])

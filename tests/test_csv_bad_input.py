@@ -88,6 +88,7 @@ TRAIN_CASES = [
     ("word in a mostly numeric last column", lambda t: (train(t, table(closes=swap(CLOSES, 30, "see notes"))), ["line 32", "column close", "'see notes'"])),
     ("currency word in a numeric column", lambda t: (train(t, table(closes=swap(CLOSES, 5, "12 USD"))), [f"line {LINE}", "'12 USD'"])),
     ("infinite value", lambda t: (train(t, table(closes=swap(CLOSES, 5, "1e999"))), [f"line {LINE}", "not finite"])),
+    ("value near the float limit", lambda t: (train(t, table(closes=swap(CLOSES, 5, "1.7e308"))), [f"line {LINE}", "too large"])),
     # shapes and columns
     ("row with an extra field", lambda t: (train(t, table().replace(ISO[5] + ",", ISO[5] + ",1,", 1)), [f"line {LINE}", "4 fields"])),
     ("named index column twice", lambda t: (train(t, ",date,date\n" + "\n".join(f"{i},{d},{i}" for i, d in enumerate(ISO))), ["'date'", "more than once"])),

@@ -42,7 +42,7 @@ def _text(path: Path, text: str) -> Path:
 
 
 def one_line(stderr: str, prefix: str = "error: ") -> str:
-    lines = [line for line in stderr.strip().splitlines() if not line.startswith("Usage:")]
+    lines = stderr.strip().splitlines()
     assert "Traceback" not in stderr, stderr
     assert len(lines) == 1 and lines[0].startswith(prefix), stderr
     return lines[0]

@@ -417,6 +417,23 @@ def test_bad_input(quotes_model, args, says):
     assert result.stdout == ""
 
 
+def test_the_page_never_replaces_the_checkpoint_or_the_text(quotes_model, tmp_path):
+    """--html names an .html file other than the text read: given the checkpoint's own name,
+    or the text's, it wrote the page over it."""
+    import shutil
+
+    ckpt, shown = quotes_model
+    model, text = tmp_path / "model.safetensors", tmp_path / "text.html"
+    shutil.copy(ckpt, model)
+    text.write_text(shown.read_text(encoding="utf-8"), encoding="utf-8")
+    before = (model.read_bytes(), text.read_bytes())
+    for data, page, says in ((text, model, ".html file name"), (text, text, "being read")):
+        result = run_cli(["inspect", "--ckpt", model, data, "--html", page])
+        lines = result.stderr.splitlines()
+        assert result.exit_code == 2 and len(lines) == 1 and says in lines[0], lines
+    assert (model.read_bytes(), text.read_bytes()) == before
+
+
 def test_bad_models(other_ckpts, quotes_model, tmp_path):
     gru, series = other_ckpts
     _, shown = quotes_model

@@ -107,6 +107,11 @@ def _number_style(table_name: str, delimiter: str, col: str, cells: list[str],
     return "dot"
 
 
+# The largest magnitude read: the scaler, the baselines and the ridge square values, and near
+# 1e308 the ridge's least squares failed (LAPACK printing to stdout); 1e300 trains
+LARGEST = 1e300
+
+
 def _to_numbers(table_name: str, delimiter: str, col: str, cells: list[str], lines: list[int],
                 fill: bool, notes: list) -> np.ndarray:
     name = table_name
@@ -119,6 +124,10 @@ def _to_numbers(table_name: str, delimiter: str, col: str, cells: list[str], lin
             if not math.isfinite(value):
                 raise CharrnnError(f"data {name}: line {line}, column {col}: {cell!r} is not "
                                    f"finite")
+            if abs(value) > LARGEST:
+                raise CharrnnError(f"data {name}: line {line}, column {col}: {cell!r} is too "
+                                   f"large: beyond ±{LARGEST:g} the fit's squares overflow; rescale the "
+                                   f"column")
             out[i] = value
         elif _is_missing(cell):
             gaps.append(i)

@@ -48,6 +48,8 @@ def inspect(
         raise CharrnnError(f"--top {top}: give at least 1 guess")
     if json_out and html_out is not None and str(html_out) == "-":
         raise CharrnnError("--html - and --json both write to stdout; write the page to a file")
+    if html_out is not None and str(html_out) != "-":
+        _check_page_path(html_out, data)
     if unit == "auto" and feature is None:
         raise CharrnnError("--unit auto picks the unit that best tracks a feature: give "
                            "--find FEATURE, for example --find quotes --unit auto")
@@ -128,3 +130,16 @@ def _split_inputs(inputs: List[str], find: bool, features) -> tuple:
         return (a, b) if Path(a).exists() else (b, a)
     raise CharrnnError(f"--find: neither {a!r} nor {b!r} is a feature; features: "
                        f"{', '.join(features)}")
+
+
+def _check_page_path(path: Path, data: str) -> None:
+    """An .html name in a folder that exists, not the text read: any other file it named
+    (the checkpoint, the corpus) was replaced by the page."""
+    from charrnn.errors import CharrnnError
+
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise CharrnnError(f"--html {path}: give an .html file name (or - for stdout)")
+    if not path.parent.resolve().is_dir():
+        raise CharrnnError(f"--html {path}: the folder {path.parent} does not exist")
+    if data != "-" and path.resolve() == Path(data).resolve():
+        raise CharrnnError(f"--html {path}: that is the text being read; name another file")
