@@ -72,6 +72,8 @@ def group(tensors: dict, prefix: str) -> dict[str, torch.Tensor]:
 def resolve(path: str | Path, prefer: str = "best") -> Path:
     """A checkpoint file, or a folder holding `best.safetensors` and `last.safetensors`;
     `prefer` says which a folder gives first (resuming wants `last`)."""
+    if not str(path).strip():  # Path("") is the current folder
+        raise CharrnnError("checkpoint '': the name is empty; give a file or a folder")
     p = Path(path)
     if p.is_dir():
         order = ("best", "last") if prefer == "best" else ("last", "best")
@@ -134,6 +136,11 @@ def load(path: str | Path, kind: str | None = None, prefer: str = "best") -> Che
         tensors = st_load(data)
     except Exception as e:  # safetensors raises its own error types for corrupt payloads
         raise CharrnnError(f"{name}: corrupt tensor data ({e})") from None
+    for key, t in tensors.items():  # a run never saves these: eval printed nan, exit 0
+        if key.startswith(("model.", "trained.")) and t.is_floating_point() \
+                and not bool(torch.isfinite(t).all()):
+            raise CharrnnError(f"{name}: tensor {key!r} holds NaN or infinite values; not "
+                               f"weights a run kept")
     return Checkpoint(p, meta, tensors)
 
 

@@ -71,8 +71,10 @@ def refuse_new_shape(given: dict, model_cfg: ModelConfig) -> None:
                                f"(drop --{option}, or train a new model)")
 
 
-def check_writable(folder: Path) -> None:
-    """Fail before training, not after an hour, when checkpoints cannot be written there.
+def check_writable(folder: Path, kind: str | None = None) -> None:
+    """Fail before training, not after an hour, when checkpoints cannot be written there, or
+    (given the run's `kind`) when they would replace another kind's: a text run into a series
+    model's folder replaced its checkpoints without a word.
 
     Creates nothing: the folder appears with the first checkpoint.
     """
@@ -82,3 +84,17 @@ def check_writable(folder: Path) -> None:
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         raise CharrnnError(f"--out {folder}: cannot write checkpoints there ({probe} is not a "
                            f"writable folder); choose another folder")
+    if kind is None:
+        return
+    from charrnn import checkpoint
+
+    for name in ("best.safetensors", "last.safetensors"):
+        if not (folder / name).is_file():
+            continue
+        try:
+            held = checkpoint.load(folder / name).kind
+        except CharrnnError:
+            continue  # not a checkpoint charrnn reads: replaced as before
+        if held != kind:
+            raise CharrnnError(f"--out {folder}: holds a {held} model's checkpoints, which this "
+                               f"{kind} run would replace; choose another folder")

@@ -74,6 +74,7 @@ TRAIN = ["train-text"]
 CASES = [
     ("missing corpus", lambda t, c: (TRAIN + [t / "nope.txt"], None, "no such file")),
     ("corpus is a folder", lambda t, c: (TRAIN + [t], None, "folder")),
+    ("corpus name empty", lambda t, c: (TRAIN + [""], None, "the name is empty")),
     ("empty corpus", lambda t, c: (TRAIN + [_bytes(t / "e.txt", b"")], None, "empty")),
     ("corpus shorter than a window", lambda t, c: (TRAIN + [_text(t / "s.txt", "abc"), "--seq-len", "5"], None, "shorter than one window")),
     ("binary corpus", lambda t, c: (TRAIN + [_bytes(t / "b.bin", b"\x7fELF\x00\x01\x02")], None, "binary")),
@@ -144,6 +145,7 @@ CASES = [
     # eval
     ("eval missing data", lambda t, c: (["eval", "--ckpt", c, t / "none.txt"], None, "no such file")),
     ("eval data is a folder", lambda t, c: (["eval", "--ckpt", c, t], None, "folder")),
+    ("eval data name empty", lambda t, c: (["eval", "--ckpt", c, ""], None, "the name is empty")),
     ("eval empty data", lambda t, c: (["eval", "--ckpt", c, _bytes(t / "e.txt", b"")], None, "empty")),
     ("eval undecodable data", lambda t, c: (["eval", "--ckpt", c, _bytes(t / "u.txt", b"hi\xc3\x28")], None, "byte offset 2")),
     ("eval data with nothing known", lambda t, c: (["eval", "--ckpt", c, _text(t / "k.txt", "xyz")], None, "fewer than two")),
@@ -154,6 +156,8 @@ CASES = [
     # series (the builder gets the text checkpoint; series cases use SERIES below)
     ("forecast with a text model", lambda t, c: (["forecast", "--ckpt", c, _csv(t, GOOD_CSV)], None, "text model")),
     ("train-series missing CSV", lambda t, c: (["train-series", t / "none.csv"], None, "no such file")),
+    ("train-series into a text model's folder", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--epochs", "1", "--out", c], None, "holds a text model's checkpoints")),
+    ("fine-tune into the folder it starts from", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--init-from", c, "--out", c, "--max-steps", "1"], None, "the same folder")),
     ("train-series empty CSV", lambda t, c: (["train-series", _csv(t, "")], None, "empty")),
     ("train-series text cells", lambda t, c: (["train-series", _csv(t, GOOD_CSV.replace("5.5,", "five,"))], None, "open")),
     ("train-series NaN", lambda t, c: (["train-series", _csv(t, GOOD_CSV.replace("7.5,", "nan,"))], None, "open")),
@@ -183,6 +187,7 @@ SERIES_CASES = [
     ("eval series model on CSV without its columns", lambda t, s: (["eval", "--ckpt", s, _csv(t, "x,y\n" + "\n".join(f"{i},{i}" for i in range(40)))], None, "close")),
     ("eval plot not a png", lambda t, s: (["eval", "--ckpt", s, _csv(t, GOOD_CSV), "--plot", t / "p.jpg"], None, ".png")),
     ("eval plot into a missing folder", lambda t, s: (["eval", "--ckpt", s, _csv(t, GOOD_CSV), "--plot", t / "no" / "p.png"], None, "does not exist")),
+    ("train-text into a series model's folder", lambda t, s: (["train-text", CORPORA / "hihello.txt", "--max-steps", "1", "--out", s], None, "holds a series model's checkpoints")),
     ("forecast zero steps", lambda t, s: (["forecast", "--ckpt", s, _csv(t, GOOD_CSV), "--steps", "0"], None, "--steps")),
     ("train-series seasonal drift without a season", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--baseline", "seasonal_drift", "--season", "none"], None, "needs a season")),
     ("eval malformed smoothed baseline", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["coder"].update(baseline="smoothed:fast", season=2)), _csv(t, GOOD_CSV)], None, "smoothed:ALPHA,GAMMA,BETA")),

@@ -108,6 +108,7 @@ EVAL_CASES = [
     ("eval missing column", lambda t: ([_csv(t, table(header="date,open,price"))], ["close", "no such column"])),
     ("eval decimal comma ambiguous", lambda t: ([_csv(t, table(sep=";", header="date;open;close", closes=[f"{i + 1},{i % 9 + 1}00" for i in range(N)]))], ["column close", "ambiguous"])),
     ("eval mixed offsets", lambda t: ([_csv(t, table(swap([d + " 10:00+01:00" for d in ISO], 5, ISO[5] + " 10:00")))], [f"line {LINE}", "UTC offset"])),
+    ("eval values far beyond the training ones", lambda t: ([_csv(t, table(opens=[f"{10 + i % 7}e200" for i in range(N)], closes=[f"{11 + i % 5}e200" for i in range(N)]))], ["not finite numbers"])),
 ]
 
 

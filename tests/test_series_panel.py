@@ -92,6 +92,23 @@ def test_forecast_writes_every_series_with_dates_steps_and_bounds(trained):
     assert float(rows[2][3]) > 5 * float(rows[0][3])
 
 
+def test_forecast_quotes_ids_that_hold_a_comma_or_a_quote(tmp_path):
+    """The rows are CSV a reader splits back: `a,1` stayed unquoted (five cells under a
+    four-column header)."""
+    import csv
+    import io
+
+    data = long_csv(tmp_path / "long.csv", lengths=(60, 60))
+    text = data.read_text().replace("shop-0", '"a,1"').replace("shop-1", '"b""2"')
+    data.write_text(text)
+    ok(run_cli(["train-series", data, "--id", "store", "--target", "sales", "--features",
+                "sales", "--out", tmp_path / "m", *SMALL]))
+    result = ok(run_cli(["forecast", "--ckpt", tmp_path / "m", data, "--steps", "1"]))
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["store", "date", "step", "prediction"]
+    assert [r[0] for r in rows[1:]] == ["a,1", 'b"2'] and {len(r) for r in rows} == {4}
+
+
 def test_resume_refuses_another_id_column(trained, tmp_path):
     folder, data, _ = trained
     result = run_cli(["train-series", data, "--resume", folder / "m", "--id", "month",

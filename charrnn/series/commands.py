@@ -138,7 +138,7 @@ def run_folder(out: Path | None, csv: str, resumed) -> Path:
     if out is None:
         out = resumed.path.parent if resumed is not None else Path("checkpoints") / (
             "stdin-series" if csv == "-" else corpus_name(csv))
-    check_writable(out)
+    check_writable(out, kind="series")
     return out
 
 

@@ -66,11 +66,24 @@ def read_like_training(source: str, cfg):
     return series
 
 
+def finite(pred, series):
+    """The model's forecasts, or one line where they are not finite numbers: data far outside
+    what it was trained on (1e300 against tens) printed nan with exit 0."""
+    import numpy as np
+
+    if not np.all(np.isfinite(pred)):
+        raise CharrnnError(f"data {series.name}: the model's forecasts are not finite numbers; "
+                           f"its values lie too far outside those the model was trained on")
+    return pred
+
+
 # ---------------------------------------------------------------------- eval
 def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
              season: int | None, plot: Path | None, levels=None) -> None:
     """levels: interval levels in percent to score (coverage, width, MSIS); None: 80 and 95
     when the checkpoint holds a calibration."""
+    import numpy as np
+
     from charrnn.series import intervals
     from charrnn.series.metrics import (intervals_text, mase_scale, metrics_text, per_step_text,
                                         series_metrics)
@@ -88,9 +101,10 @@ def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
     levels = intervals.levels_to_score(cal, levels, notes)
     model, cfg, scaler, coder = load_forecaster(ckpt, device_name)
     series = read_like_training(data, cfg)
-    part = rebuild(series, cfg.window, cfg.horizon, cfg.test_frac, scaler, coder).part(
-        "all" if all_rows else "test")
-    pred = predict(model, part, coder)  # (N, H) real units
+    with np.errstate(all="ignore"):  # values far from the training ones: said below, once
+        part = rebuild(series, cfg.window, cfg.horizon, cfg.test_frac, scaler, coder).part(
+            "all" if all_rows else "test")
+        pred = finite(predict(model, part, coder), series)  # (N, H) real units
     train_rows = int(ckpt.meta["scaler"].get("rows") or 0) or None
     # the season the run detected or was given, even where the model corrects persistence: MASE
     # is scaled by the seasonal naive's in-sample error, and the seasonal baselines are scored
@@ -161,8 +175,9 @@ def forecast_values(model, cfg, scaler, coder, series, steps: int) -> list[float
     predictions: list[float] = []
     known = series
     while len(predictions) < steps:  # iterate: each forecast becomes the last observed row
-        w = last_window(known, features, coder, cfg.window, cfg.horizon)
-        new = predict(model, w, coder)[0, : steps - len(predictions)]  # (<= H,)
+        with np.errstate(all="ignore"):  # values far from the training ones: said by finite
+            w = last_window(known, features, coder, cfg.window, cfg.horizon)
+            new = finite(predict(model, w, coder), series)[0, : steps - len(predictions)]
         predictions += new.tolist()
         if len(predictions) < steps:
             known = replace(known, values=np.concatenate([known.values, new[:, None]]),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from csv import writer as csv_writer
 
 import numpy as np
 
@@ -156,12 +157,11 @@ def forecast_many(ckpt, csv: str, steps: int, device_name: str, levels=None) -> 
         note(line)
     dated = any(d is not None for _, d, _, _ in rows)
     names = [f"{side}{intervals.level_label(level)}" for level in levels for side in ("lo", "hi")]
-    out = sys.stdout
-    out.write(",".join([cfg.id_column] + (["date"] if dated else []) + ["step", "prediction"]
-                       + names) + "\n")
+    out = csv_writer(sys.stdout, lineterminator="\n")  # an id may hold a comma or a quote
+    out.writerow([cfg.id_column] + (["date"] if dated else []) + ["step", "prediction"] + names)
     for key, dates, values, bounds in rows:
         for k, value in enumerate(values):
             cells = [key] + ([dates[k] if dates else ""] if dated else []) + [str(k + 1),
                                                                               f"{value:.10g}"]
-            out.write(",".join(cells + [f"{b[k]:.10g}" for b in bounds]) + "\n")
-    out.flush()
+            out.writerow(cells + [f"{b[k]:.10g}" for b in bounds])
+    sys.stdout.flush()

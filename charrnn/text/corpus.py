@@ -80,6 +80,8 @@ class _Cache:
 def source_files(source: str, notes: list[str] | None = None) -> list[Path]:
     """The files a corpus argument names: one file, every file under a folder, or a glob.
     A file reached twice (two links to it, a symlink loop) is read once."""
+    if not str(source).strip():  # Path("") is the current folder: every file under it
+        raise CharrnnError("corpus '': the name is empty; give a file, a folder or -")
     path = Path(source)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file()

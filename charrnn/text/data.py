@@ -76,6 +76,8 @@ def read_bytes(source: str, what: str = "corpus") -> bytes:
         if not data:
             raise CharrnnError(f"{what} '-': nothing arrived on stdin; pipe some text in or give a file")
         return data
+    if not str(source).strip():  # Path("") is the current folder
+        raise CharrnnError(f"{what} '': the name is empty; give a file or -")
     path = Path(source)
     if not path.exists():
         raise CharrnnError(f"{what} {source}: no such file")

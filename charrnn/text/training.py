@@ -218,8 +218,12 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
     if out is None:
         out = (resumed.path.parent if resumed is not None
                else Path("checkpoints") / corpus_name(corpus))
+    if parent is not None and out.resolve() == parent.path.parent.resolve():
+        raise CharrnnError(f"--init-from {init_from} and --out {out}: the same folder; the new "
+                           f"run's checkpoints would replace the model it starts from, so give "
+                           f"another --out")
     if int(os.environ.get("RANK", "0")) == 0:
-        check_writable(out)
+        check_writable(out, kind="text")
     if parent is not None:
         loaded = _load_with_parent_vocab(corpus, Vocab(parent.meta["vocab"]))
         options = _finetune_options(options, parent, len(loaded.ids))
