@@ -209,6 +209,99 @@ def test_smoothed_is_fitted_on_the_training_rows_and_rebuilt_from_its_name():
         prepare(series(y), 24, 1, 0.3, 0.1, "train", "delta", baseline="seasonal_drift")
 
 
+def airline_series(theta, seasonal, n=360, m=12, seed=0):
+    """ARIMA(0,1,1)(0,1,1)m on a positive level: the airline model's own data."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0, 0.02, n)
+    w = a.copy()  # the doubly differenced series: (1 - theta B)(1 - Theta B^m) a
+    w[1:] -= theta * a[:-1]
+    w[m:] -= seasonal * a[:-m]
+    w[m + 1:] += theta * seasonal * a[:-m - 1]
+    z = np.zeros(n)
+    for t in range(m + 1, n):
+        z[t] = z[t - 1] + z[t - m] - z[t - m - 1] + w[t]
+    return np.exp(5 + z + 0.1 * np.sin(2 * np.pi * np.arange(n) / m))
+
+
+def test_the_airline_baseline_by_hand():
+    """y[t+1] = y[t] + y[t+1-m] - y[t-m] - theta a[t] - Theta a[t+1-m] + theta Theta a[t-m],
+    a its own one-step errors; weights 0 make it seasonal drift; h steps ahead it goes on from
+    its own forecasts with the unknown errors 0."""
+    from charrnn.series.airline import airline_weights, errors
+
+    y = airline_series(0.4, 0.6)
+    z, m, kind = np.log(y), 12, "airline:0.4,0.6"
+    a = errors(z, m, 0.4, 0.6)
+    assert a[:m + 1].tolist() == [0.0] * (m + 1)
+    for t in (m + 1, 40, 200):
+        expected = (z[t - 1] + z[t - m] - z[t - m - 1] - 0.4 * a[t - 1] - 0.6 * a[t - m]
+                    + 0.24 * a[t - m - 1])
+        assert a[t] == pytest.approx(z[t] - expected)
+    err = one_step_errors(y, kind, m, "log")
+    assert np.allclose(err[m + 1:], a[m + 1:])
+    end = np.arange(0, len(y) - 1)
+    drift, ok = baseline_forecast(y, end, 3, "airline:0,0", m, "log")
+    same, ok_same = baseline_forecast(y, end, 3, "seasonal_drift", m, "log")
+    assert ok.tolist() == ok_same.tolist() and np.allclose(drift[ok], same[ok])
+    ahead, ok = baseline_forecast(y, np.array([300, 5]), 14, kind, m, "log")
+    assert ok.tolist() == [True, False] and np.allclose(ahead[1], y[5])  # too early: the last
+    zz, aa = z[:301].tolist(), a[:301].tolist()
+    for _ in range(14):
+        t = len(zz)
+        zz.append(zz[t - 1] + zz[t - m] - zz[t - m - 1] - 0.4 * aa[t - 1] - 0.6 * aa[t - m]
+                  + 0.24 * aa[t - m - 1])
+        aa.append(0.0)
+    assert np.allclose(np.log(ahead[0]), zz[301:])
+    assert airline_weights(kind) == (0.4, 0.6) and airline_weights("smoothed:1,1,1") is None
+    for bad in ("airline:fast", "airline:1.2,0.5"):
+        with pytest.raises(CharrnnError, match="airline"):
+            airline_weights(bad)
+
+
+@pytest.mark.parametrize("theta, seasonal", [(0.4, 0.6), (0.0, 0.8), (0.7, 0.3)])
+def test_the_airline_weights_are_fitted_on_the_training_rows(theta, seasonal):
+    """Its own data: the fitted weights lie near the true ones, the test rows do not move them,
+    and its test RMSE beats seasonal drift's (the same model with both weights 0)."""
+    from charrnn.series.airline import airline_weights
+
+    y = airline_series(theta, seasonal, seed=int(10 * theta + seasonal * 100))
+    p = prepare(series(y, monthly(len(y))), 24, 1, 0.3, 0.1, "train", "delta", season=12,
+                transform="log", baseline="airline")
+    fitted = airline_weights(p.coder.baseline)
+    assert abs(fitted[0] - theta) <= 0.15 and abs(fitted[1] - seasonal) <= 0.15
+    changed = y.copy()
+    changed[p.fit_rows:] *= 2
+    q = prepare(series(changed, monthly(len(y))), 24, 1, 0.3, 0.1, "train", "delta", season=12,
+                transform="log", baseline="airline")
+    assert q.coder.baseline == p.coder.baseline
+    end = np.arange(p.fit_rows, len(y) - 1)
+    rmse = lambda kind: float(np.sqrt(np.mean(  # noqa: E731
+        (baseline_forecast(y, end, 1, kind, 12, "log")[0][:, 0] - y[end + 1]) ** 2)))
+    assert rmse(p.coder.baseline) < 0.97 * rmse("seasonal_drift")
+    again = rebuild(series(y, monthly(len(y))), 24, 1, 0.3, p.scaler, p.coder)
+    assert np.array_equal(again.windows.base, p.windows.base)
+    with pytest.raises(CharrnnError, match="needs a season"):
+        prepare(series(y), 24, 1, 0.3, 0.1, "train", "delta", baseline="airline")
+
+
+def test_a_remembered_airline_run_equals_a_fresh_one():
+    """airline.errors goes on from its last run where the rows extend it, as holt_winters does;
+    bit for bit what reading every row again gives."""
+    from charrnn.series import airline
+
+    z = np.log(airline_series(0.3, 0.5))
+    changed = z.copy()
+    changed[100] += 0.5
+    for rows in (z[:200], z[:201], z[:250], z[:30], z[:13], z, changed, z[:5], z):
+        remembered = airline.errors(rows, 12, 0.3, 0.5)
+        kept = dict(airline._LAST_RUN)
+        airline._LAST_RUN.clear()
+        fresh = airline.errors(rows, 12, 0.3, 0.5)
+        airline._LAST_RUN.clear()
+        airline._LAST_RUN.update(kept)
+        assert remembered.shape == (len(rows),) and np.array_equal(remembered, fresh)
+
+
 @pytest.mark.parametrize("season", [None, 2, 12])
 def test_a_remembered_smoothing_run_equals_a_fresh_one(season):
     """holt_winters goes on from its last run where the rows extend it (an iterated forecast);

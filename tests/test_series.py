@@ -227,7 +227,7 @@ def test_a_cycle_in_yearly_rows_keeps_persistence():
     cfg = SeriesConfig(target="v", features=["v"], season=12, window=24)
     for dates, column, kinds in (([str(1700 + i) for i in range(len(y))], "year", 0),
                                  ([f"{1700 + i // 12}-{i % 12 + 1:02d}" for i in range(len(y))],
-                                  "month", 4)):
+                                  "month", 5)):
         dated = Series("gen", ["v"], "v", y[:, None], y, dates, column)
         best, scores = selection.choose_baseline(dated, cfg, 0.3, "none")
         assert len(scores) == kinds
@@ -327,21 +327,27 @@ def test_ctrl_c_saves_best_and_last_then_stops(tmp_path):
 def test_a_seasonal_baseline_must_beat_persistence_on_validation_by_the_margin(
         monkeypatch, seasonal_rmse, smoothed_rmse, chosen):
     """The rule, apart from the scoring: persistence scores 10 on the validation windows;
-    seasonal drift 10.5; where a seasonal naive (or smoothed) is 4% better the mean of the two
-    best is chosen, where 2% better persistence alone. The smoothed candidate is named with
-    its fitted weights."""
+    seasonal drift 10.5, the airline model 10.8; where a seasonal naive (or smoothed) is 4%
+    better the mean of the two best is chosen, where 2% better persistence alone. The smoothed
+    and airline candidates are named with their fitted weights."""
     from charrnn.series import selection
     from charrnn.series.baselines import mean_parts
 
     scored = {"persistence": 10.0, "seasonal": seasonal_rmse, "seasonal_drift": 10.5}
-    monkeypatch.setattr(selection, "linear_rmse",
-                        lambda data: scored.get(data.coder.baseline, smoothed_rmse))
+
+    def linear_rmse(data):
+        kind = data.coder.baseline
+        return scored.get(kind, 10.8 if kind.startswith("airline:") else smoothed_rmse)
+
+    monkeypatch.setattr(selection, "linear_rmse", linear_rmse)
     cfg = SeriesConfig(target="v", features=["v"], season=12, window=24)
     best, scores = selection.choose_baseline(seasonal_series(), cfg, 0.3, "none")
     parts = mean_parts(best) or (best,)
     assert len(parts) == len(chosen) and all(p.startswith(c) for p, c in zip(parts, chosen))
-    smoothed = [k for k in scores if k.startswith("smoothed:")]
-    assert len(smoothed) == 1 and scores == {**scored, smoothed[0]: smoothed_rmse}
+    fitted = {k: v for k, v in scores.items() if k not in scored}
+    assert sorted(k.split(":")[0] for k in fitted) == ["airline", "smoothed"]
+    assert scores == {**scored, **fitted}
+    assert [v for k, v in fitted.items() if k.startswith("smoothed:")] == [smoothed_rmse]
 
 
 class _Fixed(torch.nn.Module):

@@ -166,23 +166,29 @@ def test_must_show_5_forecast_prints_csv_with_dates(seasonal_run):
     assert result.stderr == ""
 
 
-def test_a_smoothed_baseline_trains_scores_and_forecasts(tmp_path):
-    """--baseline smoothed: its weights are fitted on the training rows and named in the
-    checkpoint; eval scores the model beside that baseline, forecast carries it on."""
+@pytest.mark.parametrize("baseline", ["smoothed", "airline"])
+def test_a_fitted_baseline_trains_scores_and_forecasts(tmp_path, baseline):
+    """--baseline smoothed (Holt-Winters) or airline (ARIMA(0,1,1)(0,1,1) on the season): its
+    weights are fitted on the training rows and named in the checkpoint; eval scores the model
+    beside that baseline, forecast carries the season on. The airline model needs a season."""
     data = seasonal_csv(tmp_path / "monthly.csv", n=180)
     out = tmp_path / "ckpt"
-    result = train(data, out, "--epochs", "5", "--baseline", "smoothed")
-    assert "corrects smoothed:" in result.stderr
+    result = train(data, out, "--epochs", "5", "--baseline", baseline)
+    assert f"corrects {baseline}:" in result.stderr
+    assert checkpoint.load(out, kind="series").meta["coder"]["baseline"].startswith(baseline)
     r = evaluate(out, data)
-    smoothed = r["baselines"]["smoothed"]
-    assert {"rmse", "mase", "smape"} <= set(smoothed)
-    assert smoothed["rmse"] < r["baselines"]["seasonal_naive"]["rmse"]  # noise not repeated
-    text = run("eval", "--ckpt", out, data)
-    assert "smoothed(12)" in text.stdout
+    fitted = r["baselines"][baseline]
+    assert {"rmse", "mase", "smape"} <= set(fitted)
+    assert fitted["rmse"] < r["baselines"]["seasonal_naive"]["rmse"]  # noise not repeated
+    assert f"{baseline}(12)" in run("eval", "--ckpt", out, data).stdout
     result = run("forecast", "--ckpt", out, data, "--steps", "12")
     assert result.exit_code == 0, result.stderr
     values = [float(row["prediction"]) for row in csv.DictReader(io.StringIO(result.stdout))]
     assert max(values) - min(values) > 3  # the season goes on
+    if baseline == "airline":
+        result = run("train-series", data, "--out", tmp_path / "none", "--baseline", baseline,
+                     "--season", "none")
+        assert result.exit_code == 2 and "needs a season" in result.stderr
 
 
 def test_a_seasonal_series_gets_the_mean_of_the_two_best_candidates(tmp_path):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from charrnn.errors import CharrnnError
+from charrnn.series import airline
+from charrnn.series.airline import AIRLINE, airline_weights
 from charrnn.series.moments import rms
 
 # ---------------------------------------------------------------------- baselines
@@ -28,6 +30,11 @@ from charrnn.series.moments import rms
 #                    l[t] = l[t-1] + b[t-1] + alpha * e[t]
 #                    b[t] = b[t-1] + alpha * beta * e[t]
 #                    s[t] = s[t-m] + gamma * (1 - alpha) * e[t]
+#
+#   airline          y[t+1] = seasonal drift - theta * a[t] - Theta * a[t+1-m]
+#                    + theta * Theta * a[t-m]                  (ARIMA(0,1,1)(0,1,1)m: seasonal
+#                    drift corrected by a moving average of its own one-step errors a; the
+#                    weights fitted on the training rows, "airline:theta,Theta"; airline.py)
 #
 #   combined         the mean of persistence, seasonal and seasonal_drift, and of smoothed
 #                    where its weights are named ("combined:alpha,gamma,beta"); without a
@@ -85,6 +92,12 @@ def baseline_forecast(target: np.ndarray, end: np.ndarray, horizon: int, kind: s
     z = forward(target, transform)
     base = np.repeat(z[end][:, None], horizon, axis=1)
     ok = np.ones(len(end), bool)
+    moving = airline_weights(kind)
+    if moving is not None:
+        if not season or season < 2:
+            raise CharrnnError(f"baseline {kind}: needs a season")
+        value, ok = airline.forecast(z, end, horizon, season, *moving)
+        return inverse(np.where(ok[:, None], value, base), transform), ok
     if kind != "persistence":
         weights = smoothing(kind)
         if kind not in BASELINES and weights is None:
@@ -152,9 +165,9 @@ def combined_parts(kind: str, season: int | None = None) -> tuple[str, ...] | No
     if isinstance(kind, str) and kind.startswith(MEAN + ":"):
         parts = tuple(kind[len(MEAN) + 1:].split("+"))
         for part in parts:
-            if part not in BASELINES and smoothing(part) is None:
-                raise CharrnnError(f"baseline {kind!r}: {MEAN}:A+B of {', '.join(BASELINES)} "
-                                   f"and {SMOOTHED}:ALPHA,GAMMA,BETA")
+            if part not in BASELINES and smoothing(part) is None and airline_weights(part) is None:
+                raise CharrnnError(f"baseline {kind!r}: {MEAN}:A+B of {', '.join(BASELINES)}, "
+                                   f"{SMOOTHED}:ALPHA,GAMMA,BETA and {AIRLINE}:THETA,THETA")
         return parts
     if not isinstance(kind, str) or not (kind == COMBINED or kind.startswith(COMBINED + ":")):
         return None
@@ -261,6 +274,11 @@ def _start(z: np.ndarray, m: int) -> tuple[float, float, np.ndarray]:
     level = float(z[:m].mean())
     slope = (float(z[m:2 * m].mean()) - level) / m if len(z) >= 2 * m else 0.0
     return level, slope, z[:m] - level
+
+
+def fit_airline(target: np.ndarray, season: int, transform: str = "none") -> str:
+    """The "airline:theta,Theta" fitted on these (training) rows (airline.fit_airline)."""
+    return airline.fit_airline(forward(target, transform), season)
 
 
 def fit_smoothing(target: np.ndarray, season: int | None, transform: str = "none") -> str:

@@ -41,7 +41,8 @@ class Coder:
     delta_scale: float = 1.0  # outputs -> changes of the min-max scaled target (for display)
     input_scale: list = field(default_factory=list)  # delta: per feature
     transform: str = "none"  # none | log (the target, outputs and its input column)
-    baseline: str = "persistence"  # persistence | seasonal | seasonal_drift | smoothed:a,g,b
+    # persistence | seasonal | seasonal_drift | smoothed:a,g,b | airline:t,T | combined... | mean:A+B
+    baseline: str = "persistence"
     season: int | None = None
     out_scale: float | None = None  # transformed units per output unit; None: delta_scale * span
     target_index: int | None = None  # the target's column among the features, if it is one

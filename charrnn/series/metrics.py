@@ -10,7 +10,8 @@ import math
 import numpy as np
 
 from charrnn.errors import CharrnnError
-from charrnn.series.baselines import baseline_forecast, combined_parts, mean_parts, smoothing
+from charrnn.series.baselines import (airline_weights, baseline_forecast, combined_parts,
+                                      mean_parts, smoothing)
 from charrnn.series.moments import rms
 from charrnn.series.windows import Windows
 
@@ -125,11 +126,12 @@ def _series_metrics(series, part, pred, coder, season: int | None, notes: list, 
         if ok.any():
             forecasts["seasonal_drift"] = (drift, ok)
     kind = getattr(coder, "baseline", "persistence")
-    if smoothing(kind) is not None and season == coder.season:  # the one the model corrects
-        smoothed, ok = baseline_forecast(series.target_values, part.end, part.y.shape[1], kind,
-                                         season, transform)
+    fitted = "smoothed" if smoothing(kind) else "airline" if airline_weights(kind) else None
+    if fitted and season == coder.season:  # the fitted baseline the model corrects
+        base, ok = baseline_forecast(series.target_values, part.end, part.y.shape[1], kind,
+                                     season, transform)
         if ok.any():
-            forecasts["smoothed"] = (smoothed[ok], ok)
+            forecasts[fitted] = (base[ok], ok)
     if combined_parts(kind) is not None and season == coder.season:
         mean, ok = baseline_forecast(series.target_values, part.end, part.y.shape[1], kind,
                                      season, transform)
@@ -197,6 +199,7 @@ def metrics_text(r: dict, target: str, what: str, season: int | None) -> str:
     names = {"seasonal_naive": f"seasonal({season})" if season else "seasonal",
              "seasonal_drift": f"drift({season})" if season else "seasonal drift",
              "smoothed": f"smoothed({season})" if season else "smoothed",
+             "airline": f"airline({season})",
              "combined": f"combined({season})" if season else "combined",
              "mean": f"mean({season})" if season else "mean"}
     for name, m in r["baselines"].items():

@@ -13,10 +13,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from charrnn.errors import CharrnnError
-from charrnn.series.baselines import (BASELINES, COMBINED, LONGEST_SMOOTHED, SMOOTHED,
-                                      TRANSFORMS, baseline_forecast, choose_baseline, combined,
-                                      combined_parts, fit_smoothing, forward, mean_parts,
-                                      residual_errors, smoothing)
+from charrnn.series.baselines import (AIRLINE, BASELINES, COMBINED, LONGEST_SMOOTHED, SMOOTHED,
+                                      TRANSFORMS, airline_weights, baseline_forecast,
+                                      choose_baseline, combined, combined_parts, fit_airline,
+                                      fit_smoothing, forward, mean_parts, residual_errors,
+                                      smoothing)
 from charrnn.series.coder import Coder, fit_coder
 from charrnn.series.moments import spread
 from charrnn.series.scaler import Scaler
@@ -206,12 +207,15 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
                        split.fit)
         baseline = choose_baseline(series.target_values, chooser.end, chooser.y, season,
                                    transform)
-    elif (baseline not in BASELINES + (SMOOTHED, COMBINED) and smoothing(baseline) is None
+    elif (baseline not in BASELINES + (SMOOTHED, AIRLINE, COMBINED)
+          and smoothing(baseline) is None and airline_weights(baseline) is None
           and combined_parts(baseline) is None):
         raise CharrnnError(f"baseline {baseline!r}: one of auto, {', '.join(BASELINES)}, "
-                           f"{SMOOTHED}, {COMBINED}")
-    elif baseline in BASELINES[1:] and not season:
+                           f"{SMOOTHED}, {AIRLINE}, {COMBINED}")
+    elif (baseline in BASELINES[1:] + (AIRLINE,) or airline_weights(baseline)) and not season:
         raise CharrnnError(f"baseline {baseline}: needs a season")
+    elif baseline == AIRLINE:  # its weights, from the rows the scaler sees
+        baseline = fit_airline(series.target_values[:train_rows], season, transform)
     elif baseline == SMOOTHED:  # its weights, from the rows the scaler sees
         baseline = fit_smoothing(series.target_values[:train_rows], season, transform)
     elif baseline == COMBINED:  # with the smoothed baseline where seasons are short enough
