@@ -70,8 +70,9 @@ def forward(values: np.ndarray, transform: str) -> np.ndarray:
     if transform == "log":
         if np.any(values <= 0):
             bad = float(values[values <= 0][0])
-            raise CharrnnError(f"--transform log needs positive values; the target holds {bad:g} "
-                               f"(use --transform none)")
+            raise CharrnnError(f"the log transform (--transform log) needs positive values; "
+                               f"the target holds {bad:g} (train with --transform none for such "
+                               f"values)")
         return np.log(values)
     return values
 

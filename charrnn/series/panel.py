@@ -66,7 +66,7 @@ def load_panel(source: str, id_column: str, target: str | None, features: list[s
     whole = Table(table.name, names, [[r[k] for k in keep] for r in table.rows], table.lines, [],
                   table.delimiter)
     if target is None:  # the last numeric column of the whole file, as for one series
-        target = _default_target(whole, future or [])
+        target = _default_target(whole, future or [], table.names[j])
     notes = list(table.notes)
     series = []
     for key, rows in groups.items():
@@ -79,15 +79,17 @@ def load_panel(source: str, id_column: str, target: str | None, features: list[s
     return Panel(table.name, table.names[j], list(groups), series, notes)
 
 
-def _default_target(table: Table, future: list[str]) -> str:
+def _default_target(table: Table, future: list[str], id_column: str) -> str:
     from charrnn.series.table import _kind
 
     known = {f.strip().casefold() for f in future}
     numeric = [n for k, n in enumerate(table.names)
                if _kind(table, k) == "numeric" and n.strip().casefold() not in known]
     if not numeric:
+        taken = ", ".join([f"--id takes {id_column}"] + ([f"--future {', '.join(future)}"]
+                                                         if future else []))
         raise CharrnnError(f"data {table.name}: no numeric column to forecast (columns: "
-                           f"{', '.join(table.names)})")
+                           f"{', '.join(table.names)}); {taken}, which leaves none")
     return numeric[-1]
 
 

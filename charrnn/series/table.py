@@ -88,8 +88,10 @@ def select(table: Table, target: str | None, features: list[str] | None,
     else:
         column = (usable or [None])[-1]
         if column is None:
+            taken = (f"; --future takes {', '.join(future_columns)}, which leaves none"
+                     if future_columns else "")
             raise CharrnnError(f"data {table.name}: no numeric column to forecast (columns: "
-                               f"{', '.join(table.names)})")
+                               f"{', '.join(table.names)}){taken}")
         shown_target = column
     if features:
         pairs = {}
