@@ -76,6 +76,7 @@ CASES = [
     ("corpus is a folder", lambda t, c: (TRAIN + [t], None, "folder")),
     ("corpus name empty", lambda t, c: (TRAIN + [""], None, "the name is empty")),
     ("empty corpus", lambda t, c: (TRAIN + [_bytes(t / "e.txt", b"")], None, "empty")),
+    ("one-character corpus", lambda t, c: (TRAIN + [_text(t / "one.txt", "a")], None, "give a longer text")),
     ("corpus shorter than a window", lambda t, c: (TRAIN + [_text(t / "s.txt", "abc"), "--seq-len", "5"], None, "shorter than one window")),
     ("binary corpus", lambda t, c: (TRAIN + [_bytes(t / "b.bin", b"\x7fELF\x00\x01\x02")], None, "binary")),
     ("undecodable corpus", lambda t, c: (TRAIN + [_bytes(t / "l1.txt", "café".encode("latin-1"))], None, "byte offset 3")),

@@ -129,6 +129,16 @@ def test_forecast_without_the_future_rows_is_refused(promo_models):
     clean_error(run_cli(["forecast", "--ckpt", folder / "known", observed]), "--future promo")
 
 
+def test_steps_past_the_future_rows_given_are_refused_by_name(promo_models):
+    """Iterated past the horizon, each step reads the future columns' next row: asking for more
+    steps than the file gives rows blamed the rows it did give ("gives 0")."""
+    folder, data, _ = promo_models
+    given = len(data.read_text().splitlines()) - 301
+    result = run_cli(["forecast", "--ckpt", folder / "known", data, "--steps", str(given + 1)])
+    clean_error(result, f"--steps {given + 1}")
+    assert f"gives {given} " in result.stderr, result.stderr
+
+
 def test_a_gap_in_the_future_rows_is_refused(promo_models, tmp_path):
     folder, _, _ = promo_models
     gappy = promo_csv(tmp_path / "g.csv", gap=True)

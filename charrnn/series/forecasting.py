@@ -171,6 +171,13 @@ def forecast_values(model, cfg, scaler, coder, series, steps: int) -> list[float
                            f"{series.target} but reads {', '.join(series.features)}; going further "
                            f"needs those too. Use --steps {cfg.horizon}, or train with --features "
                            f"{series.target} (or a larger --horizon)")
+    if steps > cfg.horizon and cfg.future:  # iterated past the horizon: each step reads them
+        have = 0 if series.known is None else len(series.known) - len(series)
+        if have < steps:
+            raise CharrnnError(f"--steps {steps}: the forecast needs the next {steps} row(s) of "
+                               f"--future {','.join(cfg.future)} after the last "
+                               f"{series.target}; {series.name} gives {have} (add rows with "
+                               f"{series.target} left empty, or ask for fewer steps)")
     features = scaler.select(series.features)
     predictions: list[float] = []
     known = series

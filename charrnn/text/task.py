@@ -44,8 +44,9 @@ def split_text(ids: np.ndarray, vocab: Vocab, name: str, seq_len: int, val_frac:
     n_val = int(round(len(ids) * val_frac)) if val_frac > 0 else 0
     if len(ids) - n_val < need or (n_val and n_val < (need if sliding else 2)):
         if len(ids) < need:
+            fix = "use a smaller --seq-len" if seq_len > 1 else "give a longer text"
             raise CharrnnError(f"corpus {name}: {len(ids)} characters is shorter than one window "
-                               f"(--seq-len {seq_len} needs {need}); use a smaller --seq-len")
+                               f"(--seq-len {seq_len} needs {need}); {fix}")
         raise CharrnnError(f"corpus {name}: {len(ids)} characters is too short to hold out "
                            f"--val-frac {val_frac} and still train on a window of "
                            f"{seq_len}; use --val-frac 0 or a smaller --seq-len")
