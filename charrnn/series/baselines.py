@@ -166,9 +166,10 @@ def combined_parts(kind: str, season: int | None = None) -> tuple[str, ...] | No
     if isinstance(kind, str) and kind.startswith(MEAN + ":"):
         parts = tuple(kind[len(MEAN) + 1:].split("+"))
         for part in parts:
-            if part not in BASELINES and smoothing(part) is None and airline_weights(part) is None:
+            if part not in BASELINES and smoothing(part) is None and not airline_weights(part):
                 raise CharrnnError(f"baseline {kind!r}: {MEAN}:A+B of {', '.join(BASELINES)}, "
-                                   f"{SMOOTHED}:ALPHA,GAMMA,BETA and {AIRLINE}:THETA,THETA")
+                                   f"{SMOOTHED}:ALPHA,GAMMA,BETA and "
+                                   f"{AIRLINE}:THETA,SEASONAL_THETA")
         return parts
     if not isinstance(kind, str) or not (kind == COMBINED or kind.startswith(COMBINED + ":")):
         return None

@@ -84,11 +84,11 @@ def choose_baseline(series, cfg, val_frac: float, transform: str,
     the seasonal baselines assume the period recurs to the row; on the lynx the seasonal one
     won the validation windows by 7.5% and scored 1.229 of persistence's RMSE on the test part
     (the forecast 0.936 -> 0.874, seed 1). Yearly rows without a period are scored like any
-    series without a season: until 2026-12 they got persistence too, and on the Nile's flow
-    Holt's smoothing then went untried (full runs, 3 seeds: 0.856 -> 0.826 of persistence's
+    series without a season: they got persistence too until this round, and on the Nile's
+    flow Holt's smoothing went untried (full runs, 3 seeds: 0.856 -> 0.826 of persistence's
     RMSE; AutoARIMA 0.819; 19 yearly series without a period 1.036 -> 1.030 of AutoARIMA's
-    RMSE, BENCHMARKS.md). A season with under FEW_WINDOWS validation windows gets the candidates' mean
-    (COMBINED) and no scores.
+    RMSE, BENCHMARKS.md). A season with under FEW_WINDOWS validation windows gets the
+    candidates' mean (COMBINED) and no scores.
     """
     if candidates is None:
         if cfg.season and is_cycle(series.dates):
