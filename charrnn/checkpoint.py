@@ -72,8 +72,6 @@ def group(tensors: dict, prefix: str) -> dict[str, torch.Tensor]:
 def resolve(path: str | Path, prefer: str = "best") -> Path:
     """A checkpoint file, or a folder holding `best.safetensors` and `last.safetensors`;
     `prefer` says which a folder gives first (resuming wants `last`)."""
-    if not str(path).strip():  # Path("") is the current folder
-        raise CharrnnError("checkpoint '': the name is empty; give a file or a folder")
     p = Path(path)
     if p.is_dir():
         order = ("best", "last") if prefer == "best" else ("last", "best")
@@ -113,22 +111,8 @@ def load(path: str | Path, kind: str | None = None, prefer: str = "best") -> Che
     the tensors come after.
     """
     p = resolve(path, prefer)
+    meta, data = _read(p)
     name = f"checkpoint {p}"
-    if not p.is_file():
-        raise CharrnnError(f"{name}: not a regular file")
-    try:
-        with open(p, "rb") as f:
-            head = f.read(8)
-            size = len(head) == 8 and struct.unpack("<Q", head)[0]
-            total = os.fstat(f.fileno()).st_size
-            if not size or size > MAX_HEADER_BYTES or size > total - 8:
-                return _refuse_header(name, size, total)
-            header_bytes = f.read(size)
-            header = _read_header(head + header_bytes, total, name)
-            meta = _read_meta(header, name)
-            data = head + header_bytes + f.read()
-    except OSError as e:
-        raise CharrnnError(f"{name}: cannot be read ({e.strerror})") from None
     if kind is not None and meta["kind"] != kind:
         raise CharrnnError(f"{name}: is a {meta['kind']} model, but this command needs a {kind} "
                            f"model")
@@ -142,6 +126,31 @@ def load(path: str | Path, kind: str | None = None, prefer: str = "best") -> Che
             raise CharrnnError(f"{name}: tensor {key!r} holds NaN or infinite values; not "
                                f"weights a run kept")
     return Checkpoint(p, meta, tensors)
+
+
+def kind_of(path: Path) -> str:
+    """The kind of a checkpoint file, from its validated metadata alone (no tensors read)."""
+    return _read(path, tensors=False)[0]["kind"]
+
+
+def _read(p: Path, tensors: bool = True) -> tuple[dict, bytes | None]:
+    """(validated metadata, the whole file's bytes, or None without `tensors`)."""
+    name = f"checkpoint {p}"
+    if not p.is_file():
+        raise CharrnnError(f"{name}: not a regular file")
+    try:
+        with open(p, "rb") as f:
+            head = f.read(8)
+            size = len(head) == 8 and struct.unpack("<Q", head)[0]
+            total = os.fstat(f.fileno()).st_size
+            if not size or size > MAX_HEADER_BYTES or size > total - 8:
+                return _refuse_header(name, size, total)
+            header_bytes = f.read(size)
+            header = _read_header(head + header_bytes, total, name)
+            meta = _read_meta(header, name)
+            return meta, (head + header_bytes + f.read()) if tensors else None
+    except OSError as e:
+        raise CharrnnError(f"{name}: cannot be read ({e.strerror})") from None
 
 
 def _refuse_header(name: str, size, total: int):

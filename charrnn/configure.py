@@ -92,7 +92,7 @@ def check_writable(folder: Path, kind: str | None = None) -> None:
         if not (folder / name).is_file():
             continue
         try:
-            held = checkpoint.load(folder / name).kind
+            held = checkpoint.kind_of(folder / name)
         except CharrnnError:
             continue  # not a checkpoint charrnn reads: replaced as before
         if held != kind:

@@ -101,8 +101,8 @@ def baseline_forecast(target: np.ndarray, end: np.ndarray, horizon: int, kind: s
         return inverse(np.where(ok[:, None], value, base), transform), ok
     if kind != "persistence":
         weights = smoothing(kind)
-        if kind not in BASELINES and weights is None:
-            raise CharrnnError(f"baseline {kind!r}: one of {', '.join(BASELINES)}, {SMOOTHED}")
+        if not single(kind):
+            raise CharrnnError(f"baseline {kind!r}: one of {SINGLE}")
         if weights is not None and not season:
             season = 1  # Holt: a level and a trend, no season
         if not season or season < 1:
@@ -123,6 +123,16 @@ def baseline_forecast(target: np.ndarray, end: np.ndarray, horizon: int, kind: s
             value = level[at][:, None] + h[None, :] * trend[at][:, None] + seasonal[safe]
         base = np.where(ok[:, None], value, base)
     return inverse(base, transform), ok
+
+
+SINGLE = (f"{', '.join(BASELINES)}, {SMOOTHED}:ALPHA,GAMMA,BETA, "
+          f"{AIRLINE}:THETA,SEASONAL_THETA")  # the names single() accepts
+
+
+def single(kind) -> bool:
+    """Whether `kind` names one baseline: a plain one, or a fitted one with its weights (a
+    malformed "smoothed:..." or "airline:..." is an error)."""
+    return kind in BASELINES or smoothing(kind) is not None or airline_weights(kind) is not None
 
 
 def combined(smoothed: str | None = None) -> str:
@@ -166,10 +176,8 @@ def combined_parts(kind: str, season: int | None = None) -> tuple[str, ...] | No
     if isinstance(kind, str) and kind.startswith(MEAN + ":"):
         parts = tuple(kind[len(MEAN) + 1:].split("+"))
         for part in parts:
-            if part not in BASELINES and smoothing(part) is None and not airline_weights(part):
-                raise CharrnnError(f"baseline {kind!r}: {MEAN}:A+B of {', '.join(BASELINES)}, "
-                                   f"{SMOOTHED}:ALPHA,GAMMA,BETA and "
-                                   f"{AIRLINE}:THETA,SEASONAL_THETA")
+            if not single(part):
+                raise CharrnnError(f"baseline {kind!r}: {MEAN}:A+B, each one of {SINGLE}")
         return parts
     if not isinstance(kind, str) or not (kind == COMBINED or kind.startswith(COMBINED + ":")):
         return None

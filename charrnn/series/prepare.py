@@ -17,7 +17,7 @@ from charrnn.series.baselines import (AIRLINE, BASELINES, COMBINED, LONGEST_SMOO
                                       TRANSFORMS, airline_weights, baseline_forecast,
                                       choose_baseline, combined, combined_parts, fit_airline,
                                       fit_smoothing, forward, mean_parts, residual_errors,
-                                      smoothing)
+                                      single, smoothing)
 from charrnn.series.coder import Coder, fit_coder
 from charrnn.series.moments import spread
 from charrnn.series.scaler import Scaler
@@ -207,8 +207,7 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
                        split.fit)
         baseline = choose_baseline(series.target_values, chooser.end, chooser.y, season,
                                    transform)
-    elif (baseline not in BASELINES + (SMOOTHED, AIRLINE, COMBINED)
-          and smoothing(baseline) is None and airline_weights(baseline) is None
+    elif (baseline not in (SMOOTHED, AIRLINE, COMBINED) and not single(baseline)
           and combined_parts(baseline) is None):
         raise CharrnnError(f"baseline {baseline!r}: one of auto, {', '.join(BASELINES)}, "
                            f"{SMOOTHED}, {AIRLINE}, {COMBINED}")
