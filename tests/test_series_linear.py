@@ -371,3 +371,57 @@ def test_where_the_network_stays_out_the_linear_model_may_forecast_alone(tmp_pat
         train(data, validated, *flags, "--no-retrain")
     kept = checkpoint.load(validated, kind="series").meta["conformal"]
     assert meta["conformal"] == kept
+
+
+def test_the_linear_models_own_loss_is_the_blends_with_a_network_output_equal_to_it():
+    """alone_loss scores all of the linear correction on the validation windows, in the units
+    of validate: a network whose output is the linear model's makes the blend the linear
+    model, and validates to the same loss."""
+    import torch
+
+    from charrnn.series.task import SeriesTask
+
+    data = prepare(series(ar2()), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
+    task = SeriesTask(data, SeriesConfig(target="v", features=["v"]), torch.device("cpu"))
+    same = task.validate(_Fixed(data.coder.linear_output(data.part("val"))), None)
+    assert task.alone_loss() == pytest.approx(same, rel=1e-5)
+    assert task.alone_loss() < task.validate(_Fixed(np.zeros(data.part("val").y.shape)), None)
+
+
+@pytest.mark.parametrize("better", [True, False])
+def test_a_kept_network_gives_way_to_the_linear_model_that_beats_it(better):
+    """A trained epoch kept over the untrained blend is not yet kept over the linear model
+    alone: where all of the linear correction scores lower on the validation windows than
+    the best epoch, the linear model forecasts alone."""
+    import torch
+
+    from charrnn.engine.events import TrainEnd
+    from charrnn.series.commands import linear_alone
+    from charrnn.series.task import SeriesTask
+
+    data = prepare(series(ar2(phi=(-0.5, 0))), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
+    task = SeriesTask(data, SeriesConfig(target="v", features=["v"]), torch.device("cpu"))
+    best = task.alone_loss() * (1.01 if better else 0.99)
+    end = TrainEnd("b", "l", best, "epochs", best_epoch=7)
+    assert linear_alone(task, end) == (1.0 if better else None)
+
+
+def test_a_run_whose_linear_model_beats_its_best_epoch_forecasts_with_the_linear_model(
+        tmp_path, monkeypatch):
+    """Any epoch counts as beating the untrained blend (margin and t test off), and two
+    epochs of a 4-unit network barely move it: on an oscillating AR(1) the linear model
+    alone wins, the note says so, and the checkpoint holds it (share 1, no epoch)."""
+    from charrnn.series.task import SeriesTask
+
+    monkeypatch.setattr(SeriesTask, "initial_margin", -1.0)
+    monkeypatch.setattr(SeriesTask, "initial_run", 0)
+    y = ar2(n=300, phi=(-0.5, 0))
+    data = tmp_path / "osc.csv"
+    data.write_text("v\n" + "\n".join(f"{v:.5f}" for v in y) + "\n")
+    result = train(data, tmp_path / "a", "--season", "none", "--epochs", "2", "--hidden", "4",
+                   "--lr", "1e-4")
+    assert "alone beat the network's best epoch" in result.stderr
+    meta = checkpoint.load(tmp_path / "a", kind="series").meta
+    assert meta["coder"]["linear"]["share"] == 1.0 and meta["epoch"] == 0
+    scores = evaluate(tmp_path / "a", data)
+    assert scores["rmse"] < 0.75 * scores["baselines"]["persistence"]["rmse"]

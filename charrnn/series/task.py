@@ -291,6 +291,14 @@ class SeriesTask:
             self._wins = self._wins + 1 if self._beats_first() else 0
         return loss
 
+    def alone_loss(self) -> float | None:
+        """The validation loss of the linear model's whole correction, the network left out."""
+        if self.val_blend is None:
+            return None
+        share, linear = self.val_blend
+        out = linear / share.clamp(min=1e-12)
+        return float(((out - self.val_t) ** 2).mean()) * self.to_scaled
+
     def _beats_first(self) -> bool:
         """The last validation beats the first by initial_margin and by a paired t statistic of
         initial_t over the validation windows."""
