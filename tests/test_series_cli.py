@@ -55,6 +55,13 @@ def train(csv_path, out, *args):
     return result
 
 
+def retrained_epochs(stderr: str) -> int:
+    """The epochs a retraining ran, from its note (0: no epoch was kept)."""
+    if "no epoch was kept, so none is trained again" in stderr:
+        return 0
+    return int(stderr.split("trained again for the ")[1].split()[0])
+
+
 def evaluate(ckpt, csv_path, *args):
     result = run("eval", "--ckpt", ckpt, csv_path, "--json", *args)
     assert result.exit_code == 0, result.stderr

@@ -17,7 +17,8 @@ from charrnn.series.prepare import prepare
 from charrnn.series.selection import choose_baseline
 from charrnn.series.table import Series
 from test_series import _Fixed
-from test_series_cli import FAST, clean_error, evaluate, run, seasonal_csv, train
+from test_series_cli import (FAST, clean_error, evaluate, retrained_epochs, run, seasonal_csv,
+                             train)
 
 
 def series(y, name="gen") -> Series:
@@ -224,7 +225,7 @@ def test_default_run_retrains_on_the_validation_windows(tmp_path):
     data = seasonal_csv(tmp_path / "s.csv", n=160)
     result = train(data, tmp_path / "r", "--epochs", "40", "--hidden", "5", "--window", "12")
     assert "windows 72 train / 31 val / 45 test" in result.stderr
-    chosen = int(result.stderr.split("trained again for the ")[1].split()[0])
+    chosen = retrained_epochs(result.stderr)
     assert f"best epoch {chosen} " in result.stderr
     meta = checkpoint.load(tmp_path / "r", kind="series").meta
     assert meta["task"]["retrain"] is True and meta["epoch"] == chosen
@@ -306,7 +307,7 @@ def test_when_no_epoch_beats_the_baseline_the_retraining_claims_no_loss(tmp_path
     data = seasonal_csv(tmp_path / "s.csv", n=120)
     result = train(data, tmp_path / "z", *FAST, "--json")
     end = json.loads(result.stdout.splitlines()[-1])
-    assert end["best_epoch"] == 0 and "trained again for the 0 epochs" in result.stderr
+    assert end["best_epoch"] == 0 and "no epoch was kept, so none is trained" in result.stderr
     meta = checkpoint.load(tmp_path / "z", kind="series").meta
     assert meta["task"]["retrain"] is True and meta["epoch"] == 0
     assert meta["best_loss"] is None

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import run_cli
 from charrnn.series.panel import load_panel
+from test_series_cli import retrained_epochs
 
 SMALL = ["--hidden", "8", "--epochs", "60", "--device", "cpu", "--quiet", "--seed", "3"]
 
@@ -166,7 +167,7 @@ def test_a_global_model_retrains_on_every_series_validation_windows(trained, tmp
     assert meta["task"]["retrain"] is True and meta["panel"]["conformal_units"] is not None
     result = ok(run_cli(["train-series", data, "--id", "store", "--target", "sales",
                          "--features", "sales", "--out", tmp_path / "v", *SMALL[:-3]]))
-    chosen = int(result.stderr.split("trained again for the ")[1].split()[0])
+    chosen = retrained_epochs(result.stderr)
     assert checkpoint.load(tmp_path / "v", kind="series").meta["epoch"] == chosen
     ok(run_cli(["train-series", data, "--id", "store", "--target", "sales", "--features",
                 "sales", "--out", tmp_path / "n", "--no-retrain", *SMALL]))

@@ -83,6 +83,10 @@ def train_beside(out: Path, end, train_cfg, make_trainer):
 
 
 def retrained_note(end, out: Path) -> str:
+    if not end.best_epoch:  # the untrained network: only a linear model is fitted again
+        return (f"note: no epoch was kept, so none is trained again; the linear model, if "
+                f"any, is fitted again on the training and validation windows together: "
+                f"{out / 'best.safetensors'} (--no-retrain keeps the validated model)")
     return (f"note: trained again for the {end.best_epoch} epochs chosen on the validation "
             f"windows, on the training and validation windows together: "
             f"{out / 'best.safetensors'} (--no-retrain keeps the validated model)")
