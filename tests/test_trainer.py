@@ -18,8 +18,11 @@ import torch
 from charrnn import checkpoint
 from conftest import CORPORA, run_cli
 
-# --no-retrain: the runs below are about the trainer (resume, limits), not retraining
-SERIES = ["--hidden", "6", "--season", "none", "--device", "cpu", "--no-retrain"]
+# the runs below are about the trainer (resume, limits), not retraining (--no-retrain) or the
+# forecaster's choice (--linear none: a kept epoch that loses to the linear model gives way to
+# it, commands.linear_alone, and the run's checkpoints are replaced)
+SERIES = ["--hidden", "6", "--season", "none", "--device", "cpu", "--no-retrain",
+          "--linear", "none"]
 
 
 def series_csv(path: Path, n: int = 200, seed: int = 0) -> Path:
