@@ -293,10 +293,9 @@ class SeriesTask:
 
     def alone_loss(self) -> float | None:
         """The validation loss of the linear model's whole correction, the network left out."""
-        if self.val_blend is None:
+        if self.val_x is None or self.data.coder.linear is None:
             return None
-        share, linear = self.val_blend
-        out = linear / share.clamp(min=1e-12)
+        out = torch.from_numpy(self.data.coder.linear_output(self.val)).float().to(self.device)
         return float(((out - self.val_t) ** 2).mean()) * self.to_scaled
 
     def _beats_first(self) -> bool:
