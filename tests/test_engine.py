@@ -98,9 +98,18 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
     trainer = make_trainer(tmp_path, epochs=6, resume=checkpoint.load(tmp_path / "last.safetensors"))
     import charrnn.text.task as engine
     monkeypatch.setattr(engine, "sequence_loss", lambda logits, y: logits.sum() * float("nan"))
-    with pytest.raises(TrainingFailed, match="nan"):
+    with pytest.raises(TrainingFailed, match="nan.*the last good checkpoint in .* is kept"):
         trainer.run()
     assert (tmp_path / "last.safetensors").read_bytes() == before
+
+
+def test_non_finite_loss_before_any_checkpoint_says_none_is_kept(tmp_path, monkeypatch):
+    trainer = make_trainer(tmp_path, epochs=3)
+    import charrnn.text.task as engine
+    monkeypatch.setattr(engine, "sequence_loss", lambda logits, y: logits.sum() * float("nan"))
+    with pytest.raises(TrainingFailed, match="nan.*holds no checkpoint"):
+        trainer.run()
+    assert not list(tmp_path.glob("*.safetensors"))
 
 
 def test_signal_saves_last_and_exits_130(tmp_path):

@@ -192,6 +192,14 @@ def test_diverging_learning_rate_is_one_line_and_exit_1(tmp_path):
             assert all(torch.isfinite(w).all() for w in weights)
 
 
+def test_lock_file_that_is_a_folder_is_named(tmp_path):
+    (tmp_path / ".lock").mkdir()
+    result = run_cli(TRAIN + [CORPORA / "hihello.txt", "--epochs", "1", "--out", tmp_path])
+    assert result.exit_code == 2
+    assert ".lock is a folder" in one_line(result.stderr)
+    assert not list(tmp_path.glob("*.safetensors"))
+
+
 # ---------------------------------------------------------------------- real processes
 def charrnn(*args, stdin=None, env=None, shell_suffix="", timeout=120, **kw):
     environ = {**os.environ, "OMP_NUM_THREADS": "1", **(env or {})}

@@ -29,6 +29,9 @@ def run_lock(folder: Path, enabled: bool = True):
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except IsADirectoryError:
+        raise CharrnnError(f"--out {folder}: {folder / LOCK_NAME} is a folder, where charrnn "
+                           f"keeps a run's lock file; remove it or choose another --out") from None
     except OSError as e:
         raise CharrnnError(f"--out {folder}: cannot write there ({e.strerror}); choose another "
                            f"folder") from None

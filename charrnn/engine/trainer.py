@@ -337,9 +337,12 @@ class Trainer:
         return mean
 
     def _fail(self, what: str) -> None:
-        raise TrainingFailed(f"{what}; stopped without saving these weights (the last good "
-                             f"checkpoint in {self.out_dir} is kept); try a lower --lr"
-                             + (" or --grad-clip" if not self.cfg.grad_clip else ""))
+        kept = (self.saver.best is not None
+                or any((self.out_dir / f"{n}.safetensors").exists() for n in ("best", "last")))
+        where = (f"the last good checkpoint in {self.out_dir} is kept" if kept else
+                 f"no epoch had been validated, so {self.out_dir} holds no checkpoint")
+        raise TrainingFailed(f"{what}; stopped without saving these weights ({where}); try a "
+                             f"lower --lr" + (" or --grad-clip" if not self.cfg.grad_clip else ""))
 
     def _validate(self) -> float | None:
         loss = self.task.validate(self.model, self.autocast)
