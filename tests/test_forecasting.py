@@ -59,6 +59,13 @@ def test_detect_season_finds_known_periods(m, dates, seed):
     assert detect_season(y) == m  # the ACF alone finds it too
 
 
+@pytest.mark.parametrize("scale", [1e-200, 1e200, 1e300])
+def test_detect_season_does_not_see_the_scale(scale):
+    y = 100.0 + np.arange(60) % 5
+    assert detect_season(y * scale) == detect_season(y) == 5  # squares of 1e200 overflowed
+    assert detect_season(y * scale, daily(60)) == detect_season(y, daily(60))
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_detect_season_says_none_for_noise_and_random_walks(seed):
     rng = np.random.default_rng(seed)

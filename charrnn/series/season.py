@@ -148,7 +148,7 @@ def detect_season(values, dates: list[str] | None = None) -> int | None:
     n = len(y)
     if n < 12 or not np.all(np.isfinite(y)) or np.ptp(y) == 0:
         return None
-    x = _detrended(y)
+    x = _detrended(y / np.abs(y).max())  # the ACF does not see the scale; squares of 1e200 do
     freq = date_frequency(dates)
     if freq in CALENDAR:
         periods = [m for m in CALENDAR[freq] if n >= MIN_CYCLES * m]
