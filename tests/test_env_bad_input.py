@@ -179,6 +179,16 @@ def test_tiny_temperature_acts_as_argmax(hihello_ckpt):
         assert result.stdout == greedy.stdout
 
 
+@pytest.mark.parametrize("exact", [[], ["--exact"]])
+def test_tiny_top_p_acts_as_argmax(hihello_ckpt, exact):
+    greedy = run_cli(["sample", "--ckpt", hihello_ckpt, "-n", "30", "--argmax"])
+    for p in ("1e-30", "1e-40", "1e-300"):
+        result = run_cli(["sample", "--ckpt", hihello_ckpt, "-n", "30", "--top-p", p, "--seed",
+                          "3", *exact])
+        assert result.exit_code == 0, result.stderr
+        assert result.stdout == greedy.stdout
+
+
 def test_diverging_learning_rate_is_one_line_and_exit_1(tmp_path):
     result = run_cli(TRAIN + [CORPORA / "hihello.txt", "--lr", "1e20", "--epochs", "30",
                               "--out", tmp_path, "--quiet", "--json"])

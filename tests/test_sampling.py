@@ -17,6 +17,8 @@ def test_top_p_keeps_the_smallest_set_covering_p():
     assert filter_logits(logits, SamplingSettings(top_p=0.5)).isfinite().tolist() == [[True, False, False, False]]
     assert filter_logits(logits, SamplingSettings(top_p=0.8)).isfinite().tolist() == [[True, True, False, False]]
     assert filter_logits(logits, SamplingSettings(top_p=0.81)).isfinite().tolist() == [[True, True, True, False]]
+    for tiny in (1e-30, 1e-40, 1e-300):  # below float32's range it compares as 0
+        assert filter_logits(logits, SamplingSettings(top_p=tiny)).isfinite().tolist() == [[True, False, False, False]]
 
 
 def test_sampled_frequencies_follow_the_filtered_distribution():

@@ -43,6 +43,7 @@ def filter_logits(logits: torch.Tensor, settings: SamplingSettings) -> torch.Ten
         cumulative = torch.softmax(sorted_logits, dim=-1).cumsum(dim=-1)
         # drop a token when the tokens ranked above it already cover top_p
         drop_sorted = (cumulative - torch.softmax(sorted_logits, dim=-1)) >= settings.top_p
+        drop_sorted[:, 0] = False  # the likeliest always stays: a top_p below float32's range is 0
         drop = drop_sorted.scatter(-1, order, drop_sorted)
         logits = logits.masked_fill(drop, float("-inf"))
     return logits
