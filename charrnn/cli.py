@@ -56,9 +56,13 @@ class _Group(TyperGroup):
         try:
             code = super().main(args=args, prog_name=prog_name, complete_var=complete_var,
                                 standalone_mode=False, **extra)
-        except click_exceptions.NoArgsIsHelpError as e:  # a bare `charrnn`: show the help
-            print(e.format_message())
+        except click_exceptions.NoArgsIsHelpError as e:  # a bare `charrnn`: no command given
+            _exit(e.format_message(), 2)
+        except BrokenPipeError:  # `charrnn --help | head`
+            _quiet_stdout()
             sys.exit(0)
+        except OSError as e:  # --help or --version into a full stdout
+            _output_failed(e)
         except click_exceptions.UsageError as e:  # one line, naming where the help is
             where = f" (see {e.ctx.command_path} --help)" if e.ctx is not None else ""
             print(f"error: {e.format_message()}{where}", file=sys.stderr)
@@ -83,14 +87,8 @@ class _Group(TyperGroup):
                 sys.exit(0)  # `sample | head`: the reader had enough
             _say("error: the reader of the output went away (broken pipe); training stopped")
             sys.exit(EXIT_FAILURE)
-        except OSError as e:  # files charrnn writes name themselves; a stream write does not
-            if e.errno not in OUTPUT_FAILURES:
-                _internal_error()
-            where = e.filename if e.filename is not None else "the output to stdout"
-            if e.filename is None:
-                _quiet_stdout()
-            _say(f"error: cannot write {where} ({e.strerror or e})")
-            sys.exit(EXIT_FAILURE)
+        except OSError as e:
+            _output_failed(e)
         except MemoryError:
             _say("error: out of memory; choose a smaller model (--hidden, --layers, --embed) "
                  "or --batch-size")
@@ -103,6 +101,18 @@ class _Group(TyperGroup):
             sys.exit(EXIT_FAILURE)
         except Exception:
             _internal_error()
+
+
+def _output_failed(e: OSError) -> None:
+    """A full disk or stdout: one line, exit 1. Files charrnn writes name themselves; a
+    stream write does not."""
+    if e.errno not in OUTPUT_FAILURES:
+        _internal_error()
+    where = e.filename if e.filename is not None else "the output to stdout"
+    if e.filename is None:
+        _quiet_stdout()
+    _say(f"error: cannot write {where} ({e.strerror or e})")
+    sys.exit(EXIT_FAILURE)
 
 
 def _exit_for(e: BaseException) -> None:

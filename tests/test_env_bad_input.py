@@ -243,6 +243,22 @@ def test_full_stdout(extra, hihello_ckpt):
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["sample", "--help"]])
+def test_full_stdout_for_help_and_version(args):
+    result = charrnn(*args, shell_suffix="> /dev/full")
+    assert result.returncode == 1
+    assert "No space left" in one_line(result.stderr.decode())
+
+
+def test_no_command_is_bad_usage_with_the_help_on_stderr():
+    result = charrnn()
+    assert result.returncode == 2 and result.stdout == b""
+    assert "train-text" in result.stderr.decode() and "Traceback" not in result.stderr.decode()
+    piped = charrnn("--help", shell_suffix="| head -c 10")
+    assert piped.returncode == 0 and piped.stderr == b""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 def test_full_stdout_eval_json(hihello_ckpt):
     result = charrnn("eval", "--ckpt", hihello_ckpt, CORPORA / "hihello.txt", "--json",
                      shell_suffix="> /dev/full")
