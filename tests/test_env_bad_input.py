@@ -234,6 +234,36 @@ def test_closed_stdin(command, tmp_path, hihello_ckpt):
     assert snapshot(tmp_path, cache()) == before
 
 
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+@pytest.mark.parametrize("command, source", [("train-text", "/dev/zero"), ("eval", "/dev/urandom"),
+                                             ("train-series", "-")])
+def test_an_endless_binary_stream_is_refused_at_once(command, source, tmp_path, hihello_ckpt):
+    before = snapshot(tmp_path, cache())
+    where = ["--ckpt", hihello_ckpt] if command == "eval" else ["--out", tmp_path / "o"]
+    result = charrnn(command, source, *where,
+                     shell_suffix="< /dev/urandom" if source == "-" else "", timeout=60)
+    assert result.returncode == 2
+    assert "looks binary" in one_line(result.stderr.decode()) or "not UTF-8" in result.stderr.decode()
+    assert snapshot(tmp_path, cache()) == before  # no spool file left in the cache
+
+
+def test_sigterm_while_stdin_is_read_leaves_no_spool_file(tmp_path):
+    before = snapshot(tmp_path, cache())
+    proc = subprocess.Popen([sys.executable, "-m", "charrnn", "train-text", "-", "--out",
+                             str(tmp_path / "o")], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    proc.stdin.write(b"some text, and more to come\n")
+    proc.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not list(cache().glob("stdin-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143
+    assert "SIGTERM" in one_line(err.decode())
+    assert snapshot(tmp_path, cache()) == before
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
 @pytest.mark.parametrize("extra", [[], ["--json"], ["--num-samples", "2"]], ids=["text", "json", "batch"])
 def test_full_stdout(extra, hihello_ckpt):

@@ -10,22 +10,25 @@ the corpus size.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import errno
 import glob
 import hashlib
 import json
 import os
 import shutil
+import signal
 import stat
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from charrnn.atomic import atomic_writer
-from charrnn.errors import EXIT_FAILURE, CharrnnError
-from charrnn.text.data import BUILTIN_CORPORA, Vocab, read_text, stdin_bytes
+from charrnn.errors import EXIT_FAILURE, EXIT_TERMINATED, CharrnnError, Interrupted
+from charrnn.text.data import BUILTIN_CORPORA, Vocab, check_text_block, read_text, stdin_bytes
 
 CHUNK_BYTES = 16 << 20
 CACHE_VERSION = 1
@@ -145,10 +148,14 @@ def _load_stream(stream, name: str, when_empty: str, vocab: Vocab | None,
     """A stream read once (stdin, a pipe): spooled into the cache folder, then encoded."""
     cache = _Cache(notes)
     try:
-        with tempfile.NamedTemporaryFile(dir=cache.folder, prefix="stdin-", suffix=".txt") as spool:
+        with (_terminate_unwinds(name),
+              tempfile.NamedTemporaryFile(dir=cache.folder, prefix="stdin-", suffix=".txt") as spool):
+            decoder, offset = codecs.getincrementaldecoder("utf-8")(), 0
             try:
                 while block := stream.read(CHUNK_BYTES):
+                    check_text_block(decoder, offset, block, name)  # /dev/urandom never ends
                     spool.write(block)
+                    offset += len(block)
                 spool.flush()
             except OSError as e:
                 if e.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -159,6 +166,24 @@ def _load_stream(stream, name: str, when_empty: str, vocab: Vocab | None,
             return _encode([Path(spool.name)], vocab, name, cache, notes, keep=False)
     finally:
         cache.close()
+
+
+@contextlib.contextmanager
+def _terminate_unwinds(name: str):
+    """SIGTERM while a stream is spooled unwinds like Ctrl-C, so the spool file is removed."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Interrupted(f"{name}: stopped by SIGTERM while reading; nothing was written",
+                          EXIT_TERMINATED)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _load_files(source: str, files: list[Path], vocab: Vocab | None,

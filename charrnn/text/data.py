@@ -1,6 +1,7 @@
 """Text in: reading corpora, the code-point vocabulary, ids, and training windows."""
 from __future__ import annotations
 
+import codecs
 import os
 import re
 import sys
@@ -22,6 +23,7 @@ _STDLIB_SKIP = ("test", "tests", "idlelib", "lib2to3", "tkinter", "turtledemo", 
 
 
 GLOB_CHARS = re.compile(r"[*?\[\]]")
+STREAM_BLOCK = 1 << 20  # bytes read at a time from a stream
 
 
 def corpus_name(source: str) -> str:
@@ -66,11 +68,37 @@ class _TextAsBytes:
         return self.stream.read(n).encode("utf-8")
 
 
+def check_text_block(decoder, offset: int, block: bytes, name: str) -> None:
+    """A block of a stream read whole that is not UTF-8 text stops the read at once: a device
+    such as /dev/urandom never ends. `decoder`: the stream's incremental UTF-8 decoder."""
+    nul = block.find(b"\0")
+    if nul >= 0:
+        raise CharrnnError(f"{name}: looks binary (NUL byte at byte offset {offset + nul}); give "
+                           f"UTF-8 text")
+    try:
+        decoder.decode(block)
+    except UnicodeDecodeError as e:  # e.object: the bytes held back from the last block too
+        at = offset - (len(e.object) - len(block)) + e.start
+        raise CharrnnError(f"{name}: not UTF-8 text: undecodable byte 0x{e.object[e.start]:02x} "
+                           f"at byte offset {at}; convert it first (for example with iconv)"
+                           ) from None
+
+
+def _read_checked(stream, name: str) -> bytes:
+    decoder, parts, offset = codecs.getincrementaldecoder("utf-8")(), [], 0
+    while block := stream.read(STREAM_BLOCK):
+        check_text_block(decoder, offset, block, name)
+        parts.append(block)
+        offset += len(block)
+    return b"".join(parts)
+
+
 def read_bytes(source: str, what: str = "corpus") -> bytes:
-    """Bytes of a file path, or of stdin for `-`; a clear error for what cannot be read."""
+    """Bytes of a file path, or of stdin for `-`; a clear error for what cannot be read.
+    Streams (stdin, a pipe, a device) are checked for text as they arrive."""
     if source == "-":
         try:
-            data = stdin_bytes(what).read()
+            data = _read_checked(stdin_bytes(what), f"{what} '-'")
         except OSError as e:  # a descriptor 0 that is not readable
             raise CharrnnError(f"{what} '-': stdin cannot be read ({e.strerror})") from None
         if not data:
@@ -84,7 +112,11 @@ def read_bytes(source: str, what: str = "corpus") -> bytes:
     if path.is_dir():
         raise CharrnnError(f"{what} {source}: is a folder; give a file")
     try:
-        data = path.read_bytes()
+        if path.is_file():
+            data = path.read_bytes()
+        else:
+            with open(path, "rb") as stream:
+                data = _read_checked(stream, f"{what} {source}")
     except OSError as e:
         raise CharrnnError(f"{what} {source}: cannot be read ({e.strerror})") from None
     if not data:
