@@ -35,6 +35,9 @@ from charrnn.runtime import StopSignals, autocast_factory
 
 Listener = Callable[[object], None]
 PROGRESS_SECONDS = 0.5
+# a weight this large has diverged though finite: the forward pass overflows float32 on some
+# inputs (--lr 1e30 left weights near 1.7e30 and a finite training loss of 3e29)
+HUGE_WEIGHT = 1e15
 PREVIEW_SECONDS = 2.0  # predicted strings, samples and test points at most this often
 
 
@@ -340,7 +343,7 @@ class Trainer:
         kept = (self.saver.best is not None
                 or any((self.out_dir / f"{n}.safetensors").exists() for n in ("best", "last")))
         where = (f"the last good checkpoint in {self.out_dir} is kept" if kept else
-                 f"no epoch had been validated, so {self.out_dir} holds no checkpoint")
+                 f"{self.out_dir} holds no checkpoint yet")
         raise TrainingFailed(f"{what}; stopped without saving these weights ({where}); try a "
                              f"lower --lr" + (" or --grad-clip" if not self.cfg.grad_clip else ""))
 
@@ -355,8 +358,9 @@ class Trainer:
 
     def _end_of_epoch(self, complete: bool) -> None:
         s = self.state
-        if not all(torch.isfinite(p).all() for p in self.params):  # one sync per epoch
-            self._fail(f"a weight became infinite or NaN at step {s.step}")
+        if not all(p.abs().max() <= HUGE_WEIGHT for p in self.params):  # one sync per epoch
+            self._fail(f"a weight became infinite, NaN or larger than {HUGE_WEIGHT:.0e} at step "
+                       f"{s.step}")
         train_loss = s.epoch_loss_sum / max(s.epoch_steps, 1)
         final = not complete or s.epoch >= self.cfg.epochs
         now = time.monotonic()
