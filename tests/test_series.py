@@ -76,10 +76,17 @@ def test_bad_cells_name_line_and_column(text, needles):
 
 
 def test_fill_interpolates_gaps_and_says_so():
-    s = table("a\n1\n\n3\nnan\n", fill=True)  # blank lines are skipped, 'nan' is a gap
-    s = table("a\n1\nnan\n3\nnan\n", fill=True)
-    assert s.target_values.tolist() == [1, 2, 3, 3]
+    s = table("a\n1\n\n3\nnan\n4\n", fill=True)  # blank lines are skipped, 'nan' is a gap
+    s = table("a\n1\nnan\n3\nnan\n5\n", fill=True)
+    assert s.target_values.tolist() == [1, 2, 3, 4, 5]
     assert "filled 2 gap(s) in column a" in s.notes[0]
+
+
+@pytest.mark.parametrize("text, where", [("a,b\n1,1\n2,2\n,3\n", "line 4, column a: empty after the last"),
+                                         ("a,b\nnan,1\n2,2\n3,3\n", "line 2, column a: empty before the first")])
+def test_fill_makes_up_no_value_before_the_first_or_after_the_last(text, where):
+    with pytest.raises(CharrnnError, match=where):  # an invented last row would be forecast from
+        table(text, fill=True)
 
 
 def test_unknown_or_unusable_columns():

@@ -58,7 +58,7 @@ ScaleFitOpt = Annotated[Optional[ScaleFit], typer.Option("--scale-fit", help="Fi
 TargetModeOpt = Annotated[Optional[TargetMode], typer.Option("--target-mode", help="delta: predict a correction to the baseline; level: the target itself (the lecture) [default: delta].")]
 LossOpt = Annotated[Optional[Loss], typer.Option("--loss", help="Mean (mse) or sum (sse, the lecture) of squared errors [default: mse].")]
 NewestFirst = Annotated[bool, typer.Option("--newest-first", help="Rows run newest to oldest (files without a date column).")]
-Fill = Annotated[bool, typer.Option("--fill", help="Fill gaps in used columns by linear interpolation instead of failing.")]
+Fill = Annotated[bool, typer.Option("--fill", help="Fill gaps between values in used columns by linear interpolation instead of failing.")]
 ValFracOpt = o.val_frac("0.3 of the fitting windows; 0.2 with --target-mode level")
 HiddenOpt = o.hidden("20; 10 with --target-mode level, the lecture's")
 LayersOpt = o.layers("1")

@@ -114,7 +114,8 @@ LARGEST = 1e302
 
 
 def _to_numbers(table_name: str, delimiter: str, col: str, cells: list[str], lines: list[int],
-                fill: bool, notes: list) -> np.ndarray:
+                fill: bool, notes: list, trained: bool = False) -> np.ndarray:
+    """`trained`: the options are a trained model's (eval, forecast), which has no --fill."""
     name = table_name
     style = _number_style(table_name, delimiter, col, cells, lines)
     out = np.empty(len(cells))
@@ -134,14 +135,24 @@ def _to_numbers(table_name: str, delimiter: str, col: str, cells: list[str], lin
             gaps.append(i)
             if not fill:
                 what = "empty" if cell == "" else f"missing ({cell!r})"
+                how = (" (the model was trained without --fill, which interpolates gaps)"
+                       if trained else " or pass --fill to interpolate gaps")
                 raise CharrnnError(f"data {name}: line {line}, column {col}: {what}; fix the "
-                                   f"file or pass --fill to interpolate gaps")
+                                   f"file{how}")
         else:
             raise CharrnnError(f"data {name}: line {line}, column {col}: {cell!r} is not a number")
     if gaps:
         known = np.setdiff1d(np.arange(len(cells)), gaps)
         if len(known) == 0:
             raise CharrnnError(f"data {name}: column {col} holds no numbers")
+        edge = next((i for i in (gaps[0], gaps[-1]) if i < known[0] or i > known[-1]), None)
+        if edge is not None:  # nothing to interpolate from on one side: a value made up
+            where = "before the first" if edge < known[0] else "after the last"
+            raise CharrnnError(f"data {name}: line {lines[edge]}, column {col}: empty {where} "
+                               f"value; --fill fills gaps between values only: remove the row or "
+                               f"give the value" + (" (rows after the last target value are "
+                                                    "forecast rows with --future)"
+                                                    if where.startswith("after") else ""))
         out[gaps] = np.interp(gaps, known, out[known])  # linear inside, nearest at the ends
         notes.append(f"note: filled {len(gaps)} gap(s) in column {col} by linear interpolation")
     return out

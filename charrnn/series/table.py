@@ -118,7 +118,8 @@ def select(table: Table, target: str | None, features: list[str] | None,
 
     def numbers(col: str, upto: int = observed) -> np.ndarray:
         cells = [r[table.names.index(col)] for r in rows[:upto]]
-        return _to_numbers(table.name, table.delimiter, col, cells, lines[:upto], fill, notes)
+        return _to_numbers(table.name, table.delimiter, col, cells, lines[:upto], fill, notes,
+                           trained)
 
     converted = {c: numbers(c) for c in dict.fromkeys(feature_columns + [column])}
     values = np.stack([converted[c] for c in feature_columns], axis=1)  # (rows, F)
