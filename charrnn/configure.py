@@ -53,8 +53,8 @@ def parse_duration(value: str | None) -> float | None:
         return None
     match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([smh]?)\s*", value)
     if not match or float(match.group(1)) <= 0:
-        raise CharrnnError(f"--time-budget {value!r}: give a positive duration such as 600, 90s, "
-                           f"10m or 1h")
+        raise CharrnnError(f"--time-budget {value!r}: give a positive duration written as 600, "
+                           f"90s, 10m or 1.5h (seconds, minutes, hours)")
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]
 
 

@@ -43,13 +43,13 @@ def interval(low: float, high: float = float("inf"), low_open: bool = False,
              high_open: bool = False) -> dict:
     """Option keywords that check a number lies in an interval (typer has no open bounds);
     the interval is shown in --help."""
-    shown = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    shown = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open or math.isinf(high) else ']'}"
 
     def check(value):
         if value is None:
             return value
         if not math.isfinite(value):
-            raise typer.BadParameter(f"{value} is not a number in {shown}")
+            raise typer.BadParameter(f"{value} is not a finite number; give one in {shown}")
         below = value <= low if low_open else value < low
         above = value >= high if high_open else value > high
         if below or above:

@@ -183,6 +183,8 @@ def test_backtest_refit_once_text_table_and_bad_folds(monkeypatch):
     assert "-" not in lines[-1].split()[2:5]  # seasonal naive with --season 5
     clean_error(run_cli(["backtest", STOCK, "--newest-first", "--folds", "500", "--epochs", "1"]),
                 "--folds 500")
+    clean_error(run_cli(["backtest", STOCK, "--newest-first", "--horizon", "300", "--epochs",
+                         "1"]), "--horizon 300")  # no origin at all: not the default folds' fault
 
 
 def test_mase_uses_the_detected_season_whatever_baseline_the_model_corrects(tmp_path):

@@ -34,6 +34,10 @@ def origins(rows: int, horizon: int, test_frac: float, folds: int) -> list[int]:
     An origin is the first forecast row (the model reads the rows before it)."""
     first = int(rows * (1 - test_frac))
     count = rows - horizon + 1 - first  # origins with H rows after them
+    if count < 1:  # not one origin, whatever the folds: the horizon is too long
+        raise CharrnnError(f"--horizon {horizon}: the last {test_frac:g} of the {rows} rows "
+                           f"holds no forecast origin with {horizon} row(s) after it; give a "
+                           f"shorter --horizon or a larger --test-frac")
     if count < folds:
         raise CharrnnError(f"--folds {folds}: the last {test_frac:g} of the {rows} rows holds "
                            f"{max(count, 0)} forecast origins with {horizon} row(s) after them; "
