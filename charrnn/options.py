@@ -43,7 +43,8 @@ def interval(low: float, high: float = float("inf"), low_open: bool = False,
              high_open: bool = False) -> dict:
     """Option keywords that check a number lies in an interval (typer has no open bounds);
     the interval is shown in --help."""
-    shown = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open or math.isinf(high) else ']'}"
+    closed = not high_open and math.isfinite(high)  # inf itself is never taken
+    shown = f"{'(' if low_open else '['}{low:g}, {high:g}{']' if closed else ')'}"
 
     def check(value):
         if value is None:

@@ -153,7 +153,7 @@ def _to_numbers(table_name: str, delimiter: str, col: str, cells: list[str], lin
                                f"give the value" + (" (rows after the last target value are "
                                                     "forecast rows with --future)"
                                                     if where.startswith("after") else ""))
-        out[gaps] = np.interp(gaps, known, out[known])  # linear inside, nearest at the ends
+        out[gaps] = np.interp(gaps, known, out[known])  # linear between the values around
         notes.append(f"note: filled {len(gaps)} gap(s) in column {col} by linear interpolation")
     return out
 
