@@ -41,11 +41,18 @@ class Loss(str, Enum):
 
 # every option of a series run, declared once for train-series and backtest
 Csv = Annotated[str, typer.Argument(help="CSV file, or '-' for stdin.")]
-TargetOpt = Annotated[Optional[str], typer.Option("--target", help="Column to forecast [default: the last numeric column].")]
-IdOpt = Annotated[Optional[str], typer.Option("--id", help="Long format: the column naming each series (one global model over all of them; each scaled on its own).")]
+def _named(value: str | None) -> str | None:
+    """An empty name (`--target ""`, `--features ,`) names no column: refused, not the default."""
+    if value is not None and not any(part.strip() for part in value.split(",")):
+        raise typer.BadParameter(f"{value!r} names no column")
+    return value
+
+
+TargetOpt = Annotated[Optional[str], typer.Option("--target", callback=_named, help="Column to forecast [default: the last numeric column].")]
+IdOpt = Annotated[Optional[str], typer.Option("--id", callback=_named, help="Long format: the column naming each series (one global model over all of them; each scaled on its own).")]
 CalendarOpt = Annotated[Optional[bool], typer.Option("--calendar/--no-calendar", help="Read the dates' calendar cycles (hour, weekday, day of year, month) as inputs known in advance [default: where the season is longer than the window].")]
-FutureOpt = Annotated[Optional[str], typer.Option("--future", help="Comma-separated columns whose future values are known; forecast reads them from the rows after the last target value (target left empty).")]
-FeaturesOpt = Annotated[Optional[str], typer.Option("--features", help="Comma-separated input columns [default: every numeric column].")]
+FutureOpt = Annotated[Optional[str], typer.Option("--future", callback=_named, help="Comma-separated columns whose future values are known; forecast reads them from the rows after the last target value (target left empty).")]
+FeaturesOpt = Annotated[Optional[str], typer.Option("--features", callback=_named, help="Comma-separated input columns [default: every numeric column].")]
 WindowOpt = Annotated[Optional[int], typer.Option("--window", min=1, help="Rows the model reads per forecast [default: two seasons where the data allow, else 7].")]
 SeasonOpt = Annotated[Optional[str], typer.Option("--season", help="Rows per cycle: auto (detected from the training rows and the dates), none, or a number M [default: auto].")]
 TransformOpt = Annotated[Optional[Transform], typer.Option("--transform", help="The target as the network sees it: log for positive series whose swings grow with the level [default: auto].")]
