@@ -386,3 +386,10 @@ def test_an_epoch_replaces_the_baseline_only_when_it_wins_across_the_windows(tmp
     assert not task.beats_initial(score, initial)
     assert not task.beats_initial(task.validate(_Fixed(steady), None), initial)  # run broken
     assert not task.beats_initial(0.99 * initial, initial)  # within the margin
+
+
+def test_future_taking_the_last_numeric_column_says_which_is_the_target():
+    s = table("a,b\n1,2\n3,4\n", future=["b"])
+    assert s.target == "a"
+    assert any("--future takes b, so the target is a" in n for n in s.notes)
+    assert not any("--future takes" in n for n in table("a,b\n1,2\n3,4\n", future=["a"]).notes)

@@ -93,6 +93,10 @@ def select(table: Table, target: str | None, features: list[str] | None,
             raise CharrnnError(f"data {table.name}: no numeric column to forecast (columns: "
                                f"{', '.join(table.names)}){taken}")
         shown_target = column
+        numeric = [n for n in table.names if kinds[n] == "numeric"]
+        if numeric[-1] != column and not trained:  # the last numeric column went to --future
+            notes.append(f"note: --future takes {numeric[-1]}, so the target is {column}, the "
+                         f"last numeric column left; pass --target to choose another")
     if features:
         pairs = {}
         for f in features:
