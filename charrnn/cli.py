@@ -219,6 +219,8 @@ def evaluate(
 
         commands.evaluate(loaded, data, json_out, device.value, exact)
     else:
+        if exact:  # a series is scored window by window already: nothing to make exact
+            raise CharrnnError(f"--exact: for text models; {ckpt} is a series model")
         from charrnn.series import commands
 
         commands.evaluate(loaded, data, json_out, device.value, all_rows, season, plot, level)

@@ -190,6 +190,7 @@ SERIES_CASES = [
     ("train-text resume from a series model", lambda t, s: (["train-text", CORPORA / "ship.txt", "--resume", s], None, "series model")),
     ("eval series model on text", lambda t, s: (["eval", "--ckpt", s, CORPORA / "ship.txt"], None, "ship.txt")),
     ("eval series model on CSV without its columns", lambda t, s: (["eval", "--ckpt", s, _csv(t, "x,y\n" + "\n".join(f"{i},{i}" for i in range(40)))], None, "close")),
+    ("eval --exact with a series model", lambda t, s: (["eval", "--ckpt", s, _csv(t, GOOD_CSV), "--exact"], None, "--exact")),
     ("eval plot not a png", lambda t, s: (["eval", "--ckpt", s, _csv(t, GOOD_CSV), "--plot", t / "p.jpg"], None, ".png")),
     ("eval plot into a missing folder", lambda t, s: (["eval", "--ckpt", s, _csv(t, GOOD_CSV), "--plot", t / "no" / "p.png"], None, "does not exist")),
     ("train-series --future takes the only number", lambda t, s: (["train-series", _csv(t, "day,close\n" + "\n".join(f"2020-01-{d:02d},{d % 3}" for d in range(1, 29))), "--future", "close"], None, "--future takes close")),
