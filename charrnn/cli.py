@@ -90,17 +90,25 @@ class _Group(TyperGroup):
         except OSError as e:
             _output_failed(e)
         except MemoryError:
-            _say("error: out of memory; choose a smaller model (--hidden, --layers, --embed) "
-                 "or --batch-size")
+            _say(f"error: out of memory; {_less_memory(ctx.invoked_subcommand)}")
             sys.exit(EXIT_FAILURE)
         except RuntimeError as e:  # torch's allocators raise RuntimeError subclasses
             if "out of memory" not in str(e) and "can't allocate memory" not in str(e):
                 _internal_error()
-            _say(f"error: out of memory ({str(e).splitlines()[0][:200]}); choose a smaller "
-                 f"model (--hidden, --layers, --embed) or --batch-size")
+            _say(f"error: out of memory ({str(e).splitlines()[0][:200]}); "
+                 f"{_less_memory(ctx.invoked_subcommand)}")
             sys.exit(EXIT_FAILURE)
         except Exception:
             _internal_error()
+
+
+def _less_memory(command: str | None) -> str:
+    """What to ask for instead, in the options the command has."""
+    if command in TRAINING_COMMANDS:
+        return "choose a smaller model (--hidden, --layers, --embed) or --batch-size"
+    if command == "sample":
+        return "ask for fewer --num-samples"
+    return "the model or the input is too large for this machine's memory"
 
 
 def _output_failed(e: OSError) -> None:

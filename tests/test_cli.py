@@ -169,3 +169,23 @@ def test_real_corpus_few_steps(tmp_path):
                       "--embed", "16", "--max-steps", "3", "--out", tmp_path, "--json"])
     records = json_lines(result.stdout)
     assert result.exit_code == 0 and records[0]["val_loss"] > 0 and not records[0]["complete"]
+
+
+@pytest.mark.parametrize("command, advice", [("sample", "--num-samples"), ("train-text", "--hidden")])
+def test_out_of_memory_advice_names_the_commands_own_options(command, advice, hihello_ckpt,
+                                                           monkeypatch, tmp_path):
+    from charrnn.text import commands, training
+
+    def too_much(*args, **kwargs):
+        raise MemoryError
+
+    if command == "sample":
+        monkeypatch.setattr(commands, "sample", too_much)
+    else:
+        monkeypatch.setattr(training, "train", too_much)
+    args = (["sample", "--ckpt", hihello_ckpt] if command == "sample"
+            else ["train-text", CORPORA / "hihello.txt", "--out", tmp_path])
+    result = run_cli(args)
+    assert result.exit_code == 1
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: out of memory") and advice in line
