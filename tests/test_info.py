@@ -167,3 +167,13 @@ def test_version_and_completion():
     assert version.stdout.endswith("\n")
     helped = run_cli(["--help"]).stdout
     assert "--install-completion" in helped and "--show-completion" in helped
+
+
+def test_last_where_there_is_no_last_is_refused(text_ckpt, tmp_path):
+    only_best = tmp_path / "run"
+    only_best.mkdir()
+    (only_best / "best.safetensors").write_bytes((text_ckpt / "best.safetensors").read_bytes())
+    for ckpt in (only_best, only_best / "best.safetensors"):
+        result = run_cli(["info", "--ckpt", ckpt, "--last"])
+        assert result.exit_code == 2 and result.stdout == "" and "--last" in result.stderr
+    assert run_cli(["info", "--ckpt", only_best]).exit_code == 0
