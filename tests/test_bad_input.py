@@ -198,6 +198,8 @@ SERIES_CASES = [
     ("train-series log of a negative value", lambda t, s: (["train-series", _csv(t, GOOD_CSV.replace(",29.25", ",-1.5")), "--transform", "log"], None, "needs positive values")),
     ("train-text into a series model's folder", lambda t, s: (["train-text", CORPORA / "hihello.txt", "--max-steps", "1", "--out", s], None, "holds a series model's checkpoints")),
     ("forecast zero steps", lambda t, s: (["forecast", "--ckpt", s, _csv(t, GOOD_CSV), "--steps", "0"], None, "--steps")),
+    ("train-series season of one row", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--season", "1"], None, "2 or more rows per cycle")),
+    ("train-series season longer than the series", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--season", "28"], None, "fewer than the series' 28 rows")),
     ("train-series seasonal drift without a season", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--baseline", "seasonal_drift", "--season", "none"], None, "needs a season")),
     ("eval malformed smoothed baseline", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["coder"].update(baseline="smoothed:fast", season=2)), _csv(t, GOOD_CSV)], None, "smoothed:ALPHA,GAMMA,BETA")),
 ]

@@ -293,7 +293,7 @@ def resolve_season_and_window(cfg, series, options: dict, val_frac: float):
     """--season auto|none|M and --window (default: sized to the season), from the rows that
     hold no test label."""
     from charrnn.series.prepare import model_rows
-    from charrnn.series.season import default_window, detect_season, is_cycle
+    from charrnn.series.season import check_season, default_window, detect_season, is_cycle
 
     asked = options.get("season") or "auto"
     if asked == "auto":
@@ -308,8 +308,7 @@ def resolve_season_and_window(cfg, series, options: dict, val_frac: float):
         except ValueError:
             raise CharrnnError(f"--season {asked}: give auto, none or a whole number of rows "
                                f"per cycle (12 for monthly data with a yearly season)") from None
-        if not 2 <= season < len(series):
-            raise CharrnnError(f"--season {season}: give 2 or more, under the {len(series)} rows")
+        check_season(season, len(series))
     window = options.get("window") or default_window(season, len(series), cfg.horizon,
                                                      cfg.test_frac, val_frac,
                                                      cycle=is_cycle(series.dates))

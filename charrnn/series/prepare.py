@@ -21,6 +21,7 @@ from charrnn.series.baselines import (AIRLINE, BASELINES, COMBINED, LONGEST_SMOO
 from charrnn.series.coder import Coder, fit_coder
 from charrnn.series.moments import spread
 from charrnn.series.scaler import Scaler
+from charrnn.series.season import check_season
 from charrnn.series.table import Series
 # commands.py, task.py and selection.py take Coder, Scaler, Windows, BASELINES, take and pick
 # from here; pick is not used here
@@ -196,8 +197,8 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
         windows = make_windows(series, features, window, horizon, known=known)
         coder = replace(fit_coder("level", scaler, series, rows), **covariates)
         return Prepared(series, windows, split, scaler, coder, rows)
-    if season is not None and (season < 2 or season >= len(series)):
-        raise CharrnnError(f"--season {season}: give 2 or more, under the {len(series)} rows")
+    if season is not None:
+        check_season(season, len(series))
     transform = resolve_transform(transform, series.target_values[:train_rows], season,
                                   series.target_values[train_rows:])
     if baseline == "auto":

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from charrnn.errors import CharrnnError
 from charrnn.series.moments import spread
 
 # Periods a calendar suggests, by the step between rows; the first that the data confirm wins.
@@ -133,6 +134,13 @@ def _peak(r: np.ndarray, m: int, n: int, strict: bool) -> float | None:
     if r[near] < height or dip > -0.1 or r[near] - dip < 0.4:
         return None
     return float(r[near])
+
+
+def check_season(season: int, rows: int) -> None:
+    """--season M: a cycle of 2 rows or more that the series holds."""
+    if not 2 <= season < rows:
+        raise CharrnnError(f"--season {season}: a season is 2 or more rows per cycle, and fewer "
+                           f"than the series' {rows} rows")
 
 
 def detect_season(values, dates: list[str] | None = None) -> int | None:
