@@ -81,13 +81,13 @@ def test_wrong_kind_and_wrong_shapes(tmp_path):
         checkpoint.load(write(tmp_path / "v.safetensors", vocab="abcd"))
 
 
-@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e16])
 def test_weights_that_are_not_finite_are_refused(tmp_path, value):
     """Written by hand (a run never saves them): eval scored nan and forecast printed nan."""
     head = RecurrentNet(CFG).state_dict()["head.bias"].clone()
     head[0] = value
     path = write(tmp_path / "bad.safetensors", extra={"model.head.bias": head})
-    with pytest.raises(CharrnnError, match="'model.head.bias' holds NaN or infinite"):
+    with pytest.raises(CharrnnError, match="'model.head.bias' holds NaN, infinite or huge"):
         checkpoint.load(path)
 
 

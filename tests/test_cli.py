@@ -189,3 +189,13 @@ def test_out_of_memory_advice_names_the_commands_own_options(command, advice, hi
     assert result.exit_code == 1
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("error: out of memory") and advice in line
+
+
+def test_a_checkpoint_with_huge_weights_is_refused(hihello_ckpt, tmp_path):
+    loaded = checkpoint.load(hihello_ckpt)  # 1e30: a finite loss of 9e29 and sampling went on
+    huge = {k: v * 1e30 if k.startswith("model.") and v.is_floating_point() else v
+            for k, v in loaded.tensors.items()}
+    path = checkpoint.save(tmp_path / "huge.safetensors", huge, loaded.meta)
+    for args in (["eval", "--ckpt", path, CORPORA / "hihello.txt"],
+                 ["sample", "--ckpt", path, "-n", "5"]):
+        assert_clean_error(run_cli(args), "huge")

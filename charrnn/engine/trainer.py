@@ -35,9 +35,6 @@ from charrnn.runtime import StopSignals, autocast_factory
 
 Listener = Callable[[object], None]
 PROGRESS_SECONDS = 0.5
-# a weight this large has diverged though finite: the forward pass overflows float32 on some
-# inputs (--lr 1e30 left weights near 1.7e30 and a finite training loss of 3e29)
-HUGE_WEIGHT = 1e15
 PREVIEW_SECONDS = 2.0  # predicted strings, samples and test points at most this often
 
 
@@ -358,9 +355,9 @@ class Trainer:
 
     def _end_of_epoch(self, complete: bool) -> None:
         s = self.state
-        if not all(p.abs().max() <= HUGE_WEIGHT for p in self.params):  # one sync per epoch
-            self._fail(f"a weight became infinite, NaN or larger than {HUGE_WEIGHT:.0e} at step "
-                       f"{s.step}")
+        huge = checkpoint.HUGE_WEIGHT
+        if not all(p.abs().max() <= huge for p in self.params):  # one sync per epoch
+            self._fail(f"a weight became infinite, NaN or larger than {huge:.0e} at step {s.step}")
         train_loss = s.epoch_loss_sum / max(s.epoch_steps, 1)
         final = not complete or s.epoch >= self.cfg.epochs
         now = time.monotonic()
