@@ -160,6 +160,7 @@ CASES = [
     ("train-series into a text model's folder", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--epochs", "1", "--out", c], None, "holds a text model's checkpoints")),
     ("fine-tune into the folder it starts from", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--init-from", c, "--out", c, "--max-steps", "1"], None, "the same folder")),
     ("train-series empty CSV", lambda t, c: (["train-series", _csv(t, "")], None, "empty")),
+    ("train-series fields separated by spaces", lambda t, c: (["train-series", _csv(t, GOOD_CSV.replace(",", " "))], None, "separated by spaces")),
     ("train-series empty --target", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--target", ""], None, "--target")),
     ("train-series --features of commas", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--features", " , "], None, "--features")),
     ("train-series blank --id", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--id", " "], None, "--id")),

@@ -90,6 +90,9 @@ def select(table: Table, target: str | None, features: list[str] | None,
         if column is None:
             taken = (f"; --future takes {', '.join(future_columns)}, which leaves none"
                      if future_columns else "")
+            if len(table.names) == 1 and any(len(c.split()) > 1 for c in table.column(0)[:5]):
+                taken = ("; its fields look separated by spaces, which charrnn does not read "
+                         "as a delimiter: use commas, tabs, ';' or '|'")
             raise CharrnnError(f"data {table.name}: no numeric column to forecast (columns: "
                                f"{', '.join(table.names)}){taken}")
         shown_target = column
