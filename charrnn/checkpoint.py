@@ -125,7 +125,7 @@ def load(path: str | Path, kind: str | None = None, prefer: str = "best") -> Che
     except Exception as e:  # safetensors raises its own error types for corrupt payloads
         raise CharrnnError(f"{name}: corrupt tensor data ({e})") from None
     for key, t in tensors.items():  # a run never saves these: eval printed nan, exit 0
-        if key.startswith(("model.", "trained.")) and t.is_floating_point() \
+        if key.startswith(("model.", "trained.")) and t.is_floating_point() and t.numel() \
                 and not bool(t.abs().max() <= HUGE_WEIGHT):
             raise CharrnnError(f"{name}: tensor {key!r} holds NaN, infinite or huge values "
                                f"(beyond {HUGE_WEIGHT:.0e}); not weights a run kept")

@@ -205,16 +205,11 @@ def show(ckpt_path: Path, last: bool, json_out: bool, plot: Path | None) -> None
 
     if plot is not None:
         check_plot_path(plot)
-    if last and os.path.isdir(ckpt_path) and not os.path.isfile(
-            os.path.join(ckpt_path, "last.safetensors")):
-        from charrnn.errors import CharrnnError
+    if last and not os.path.isfile(os.path.join(ckpt_path, "last.safetensors")):
+        from charrnn.errors import CharrnnError  # resolve() would fall back to best silently
 
-        raise CharrnnError(f"--last: {ckpt_path} holds no last.safetensors (drop --last for its "
-                           f"best)")
-    if last and not os.path.isdir(ckpt_path):
-        from charrnn.errors import CharrnnError
-
-        raise CharrnnError(f"--last: for a run's folder; {ckpt_path} is a file")
+        raise CharrnnError(f"--last: {ckpt_path} is not a run's folder holding last.safetensors"
+                           f" (drop --last for its best)")
     c = card(checkpoint.load(ckpt_path, prefer="last" if last else "best"))
     if plot is not None:  # before any output, so a failure leaves stdout empty
         write_plot(c, plot)
