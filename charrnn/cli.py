@@ -266,6 +266,10 @@ def main() -> None:
             sys.stderr.flush()
             os._exit(code)
         raise
+    finally:
+        # The command is done; what is left is the interpreter's teardown (torch's finalizers),
+        # where a Ctrl-C printed "Exception ignored in atexit callback" and a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _utf8_output() -> None:

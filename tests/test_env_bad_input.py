@@ -341,6 +341,28 @@ def test_ctrl_c_at_start_is_clean(delay, hihello_ckpt):
         assert err.strip() in ("", "error: interrupted"), err
 
 
+# a Ctrl-C after the command's work, while the interpreter tears down (torch's finalizers run
+# then): the race the delays above hit on a slow machine, made certain by an atexit handler
+LATE_CTRL_C = """
+import atexit, os, signal, sys, time
+def late_ctrl_c():
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.2)
+atexit.register(late_ctrl_c)
+sys.argv = ["charrnn", "sample", "--ckpt", sys.argv[1], "-n", "5"]
+from charrnn.cli import main
+main()
+"""
+
+
+def test_ctrl_c_during_teardown_is_ignored(hihello_ckpt):
+    result = subprocess.run([sys.executable, "-c", LATE_CTRL_C, str(hihello_ckpt)],
+                            capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                            timeout=120)
+    assert b"Traceback" not in result.stderr, result.stderr.decode()
+    assert result.returncode == 0 and len(result.stdout) > 0
+
+
 def test_process_substitution_is_read_as_a_stream(tmp_path):
     result = charrnn("train-text", "--hidden", "8", "--epochs", "1", "--quiet", "--out",
                      tmp_path / "o", shell_suffix=f"<(cat '{SHIP}')")
