@@ -102,6 +102,9 @@ def test_bad_training_input(tmp_path, monkeypatch, args, needle):
 
 def test_bad_sampling_input(hihello_ckpt, tmp_path):
     assert_clean_error(run_cli(["sample", "--ckpt", hihello_ckpt, "-p", "hé✓"]), "'é'", "'✓'")
+    # a byte that is not UTF-8 reaches argv as a lone surrogate: the byte is named
+    assert_clean_error(run_cli(["sample", "--ckpt", hihello_ckpt, "-p", "h\udcff"]),
+                       "the byte 0xff (not UTF-8)")
     assert_clean_error(run_cli(["sample", "--ckpt", hihello_ckpt, "-t", "0"]), "--temperature")
     assert_clean_error(run_cli(["sample", "--ckpt", hihello_ckpt, "--top-p", "1.5"]), "--top-p")
     assert_clean_error(run_cli(["sample", "--ckpt", tmp_path / "none.safetensors"]), "no such")

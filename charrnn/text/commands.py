@@ -49,6 +49,7 @@ def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
            top_k: int | None, top_p: float | None, argmax: bool, seed: int | None,
            num_samples: int, skip_unknown: bool, device_name: str, json_out: bool,
            exact: bool = False) -> None:
+    from charrnn.text.data import show_chars
     from charrnn.text.sampling import SamplingSettings, generate
 
     ckpt = checkpoint.load(ckpt_path, kind="text")
@@ -59,7 +60,7 @@ def sample(ckpt_path: Path, prime: str | None, length: int, temperature: float,
     ids, unknown = vocab.encode_known(prime)
     if unknown and not skip_unknown:
         raise CharrnnError(f"--prime holds characters the model never saw: "
-                           f"{', '.join(repr(c) for c in unknown[:10])}; change the prime or pass "
+                           f"{show_chars(unknown)}; change the prime or pass "
                            f"--skip-unknown")
     if len(ids) == 0:
         raise CharrnnError("--prime: no character of it is in the model's vocabulary")

@@ -195,7 +195,7 @@ class Vocab:
         """Ids of `text`; raises CharrnnError naming characters outside the vocabulary."""
         ids, unknown = self.encode_known(text)
         if unknown:
-            raise CharrnnError(f"characters not in the model's vocabulary: {_show_chars(unknown)}")
+            raise CharrnnError(f"characters not in the model's vocabulary: {show_chars(unknown)}")
         return ids
 
     def encode_known(self, text: str) -> tuple[np.ndarray, str]:
@@ -216,9 +216,16 @@ def _code_points(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
 
-def _show_chars(chars: str, limit: int = 10) -> str:
-    shown = ", ".join(repr(c) for c in chars[:limit])
+def show_chars(chars: str, limit: int = 10) -> str:
+    shown = ", ".join(_show_char(c) for c in chars[:limit])
     return shown + (f" and {len(chars) - limit} more" if len(chars) > limit else "")
+
+
+def _show_char(char: str) -> str:
+    """A byte that was not UTF-8 arrives from argv as a lone surrogate: name the byte."""
+    if "\udc80" <= char <= "\udcff":
+        return f"the byte 0x{ord(char) - 0xdc00:02x} (not UTF-8)"
+    return repr(char)
 
 
 # Truncated BPTT over contiguous streams. One id stream becomes `batch` rows read left to

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from charrnn.text.data import show_chars
 from charrnn.text.inspect.features import FEATURES
 from charrnn.text.inspect.inspection import Inspection
 
@@ -73,10 +74,9 @@ def summary_lines(ins: Inspection) -> list[str]:
              f"offset {ins.start} of {ins.source}; {ins.model}"]
     skipped = int((~ins.known).sum())
     if skipped:
-        shown = ", ".join(repr(c) for c in ins.unknown[:10])
-        more = f" and {len(ins.unknown) - 10} more" if len(ins.unknown) > 10 else ""
-        lines.append(f"{skipped} characters outside the model's vocabulary ({shown}{more}) are "
-                     f"shown marked and skipped, as eval skips them")
+        lines.append(f"{skipped} characters outside the model's vocabulary "
+                     f"({show_chars(ins.unknown)}) are shown marked and skipped, as eval skips "
+                     f"them")
     if ins.unit is not None:
         v = ins.unit_values[np.isfinite(ins.unit_values)]
         what = f"layer {ins.unit.layer} unit {ins.unit.index} ({ins.unit.state})"
