@@ -307,6 +307,14 @@ def test_quiet_leaves_stderr_empty_and_a_seed_repeats(tmp_path):
     assert losses[0] == losses[1]
 
 
+def test_a_validation_part_larger_than_the_training_part_is_warned_of(tmp_path):
+    data = seasonal_csv(tmp_path / "s.csv", n=120)
+    lopsided = train(data, tmp_path / "a", *FAST, "--val-frac", "0.9")
+    assert "training windows against" in lopsided.stderr and "--val-frac 0.9" in lopsided.stderr
+    usual = train(data, tmp_path / "b", *FAST)
+    assert "training windows against" not in usual.stderr
+
+
 def test_horizon_predicts_several_steps_and_forecast_iterates(tmp_path):
     data = seasonal_csv(tmp_path / "s.csv", n=120)
     train(data, tmp_path / "h", *FAST, "--horizon", "3", "--quiet", "--window", "7")

@@ -200,6 +200,10 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
                    baseline="persistence" if baseline == "auto" else baseline,
                    calendar=cfg.calendar, linear=cfg.linear)
     transform = data.coder.transform
+    if data.split.val > data.split.train:
+        note(f"warning: {data.split.train} training window{'s' * (data.split.train != 1)} "
+             f"against {data.split.val} validation windows: --val-frac {train_cfg.val_frac:g} "
+             f"leaves the model little to learn from", quiet)
     with run_lock(out), cpu_threads(device, model_work(model_config(model, 1, 1), len(series))):
         averaged = False  # auto chose the mean of the candidates
         if baseline == "auto" and cfg.target_mode == "delta":
