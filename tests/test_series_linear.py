@@ -121,6 +121,19 @@ def test_long_series_are_fitted_in_chunks(monkeypatch):
                                linear.design(data.coder, test) @ np.asarray(whole))
 
 
+@pytest.mark.parametrize("penalty", linear.PENALTIES)
+def test_fewer_windows_than_inputs_are_solved_in_the_dual_with_the_same_weights(penalty):
+    rng = np.random.default_rng(0)
+    values = np.cumsum(rng.normal(0, 1, (60, 30)), axis=0) + 50  # 30 columns x 7 rows: 210 inputs
+    wide = Series("wide", [f"c{i}" for i in range(30)], "c0", values, values[:, 0])
+    data = prepare(wide, 7, 1, 0.3, 0.3, "train", "delta", linear="none")
+    train = data.part("train")
+    assert len(train.y) < linear.design(data.coder, train).shape[1]  # the dual's case
+    primal = linear.solve(*linear.normal_equations(data.coder, train), penalty)
+    np.testing.assert_allclose(linear.fit(data.coder, train, penalty), primal, rtol=1e-6,
+                               atol=1e-9 * np.abs(primal).max())
+
+
 @pytest.mark.parametrize("season", [12, None])
 def test_under_few_validation_windows_the_seasonal_candidates_are_averaged(season):
     """Where the validation part is too short to choose among a season's candidates, the
