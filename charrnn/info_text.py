@@ -78,7 +78,7 @@ def facts(c: dict) -> list[tuple[str, str]]:
     rows.append(("device", c["device"] or "not recorded"))
     best = c["best"]
     if best is None:
-        rows.append(("best", "none yet (written before any epoch ended)"))
+        rows.append(("best", _none_yet(c)))
     elif best["step"] is None and best["epoch"] == 0:
         rows.append(("best", f"the untrained model, {best['on']} loss "
                              f"{loss_text(kind, best['loss'])}"))
@@ -87,6 +87,13 @@ def facts(c: dict) -> list[tuple[str, str]]:
                              f"{loss_text(kind, best['loss'])}"))
     rows.append(("lineage", lineage_text(c["init_from"])))
     return rows
+
+
+def _none_yet(c: dict) -> str:
+    if c["config"]["task"].get("retrain") and not c["steps"]:  # series.retrain.train_beside
+        return ("none: validation kept no epoch of the network, so none was trained again (the "
+                "baseline and linear model forecast)")
+    return "none yet (written before any epoch ended)"
 
 
 def lineage_text(entry: dict | None) -> str:
@@ -157,7 +164,7 @@ def plain_lines(c: dict) -> list[str]:
     history = c["history"]
     lines.append("")
     if not history:
-        lines.append("history: none (written before any epoch ended)")
+        lines.append(f"history: {_none_yet(c)}")
         return lines
     lines.append(f"history ({len(history)} entries; * best)")
     table = [HEADERS] + [["..."] + [""] * 4 if h is None else _row_cells(c["kind"], h)
@@ -186,7 +193,7 @@ def print_rich(c: dict, console) -> None:
     console.print(facts_table)
     history = c["history"]
     if not history:
-        console.print("history: none (written before any epoch ended)")
+        console.print(f"history: {_none_yet(c)}")
         return
     table = Table(title=f"history ({len(history)} entries; * best)", title_justify="left")
     for i, name in enumerate(HEADERS):

@@ -315,6 +315,22 @@ def test_a_validation_part_larger_than_the_training_part_is_warned_of(tmp_path):
     assert "training windows against" not in usual.stderr
 
 
+def test_a_resume_keeps_what_the_run_chose_and_refuses_a_run_that_kept_no_epoch(tmp_path):
+    """A run whose validation kept no epoch forecasts with its baseline and linear model; a
+    resume trained its network on every window for the epochs asked and replaced it."""
+    train(LECTURE, tmp_path / "r", "--newest-first", *FAST, "--quiet")
+    best = (tmp_path / "r" / "best.safetensors").read_bytes()
+    assert checkpoint.load(tmp_path / "r", kind="series").meta["epoch"] == 0
+    clean_error(run("train-series", LECTURE, "--newest-first", "--resume", tmp_path / "r",
+                    "--epochs", "50"), "kept no epoch", "train a new model")
+    for option in (["--season", "12"], ["--transform", "log"], ["--baseline", "seasonal"]):
+        clean_error(run("train-series", LECTURE, "--newest-first", "--resume", tmp_path / "r",
+                        *option), f"{option[0]} {option[1]}: the resumed model was trained with")
+    assert (tmp_path / "r" / "best.safetensors").read_bytes() == best
+    info = run("info", "--ckpt", tmp_path / "r")
+    assert "validation kept no epoch" in info.stdout and "before any epoch" not in info.stdout
+
+
 def test_horizon_predicts_several_steps_and_forecast_iterates(tmp_path):
     data = seasonal_csv(tmp_path / "s.csv", n=120)
     train(data, tmp_path / "h", *FAST, "--horizon", "3", "--quiet", "--window", "7")

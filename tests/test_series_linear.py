@@ -234,7 +234,7 @@ def test_a_mean_baseline_forecasts_the_mean_of_its_parts_each_with_its_own_linea
 def test_default_run_retrains_on_the_validation_windows(tmp_path):
     """The run shown chooses the epochs on the validation windows; then a model learns from the
     training and validation windows together for as many, keeping the validated run's interval
-    calibration, and replaces its checkpoints; a resume goes on from it."""
+    calibration, and replaces its checkpoints."""
     data = seasonal_csv(tmp_path / "s.csv", n=160)
     result = train(data, tmp_path / "r", "--epochs", "40", "--hidden", "5", "--window", "12")
     assert "windows 72 train / 31 val / 45 test" in result.stderr
@@ -247,6 +247,14 @@ def test_default_run_retrains_on_the_validation_windows(tmp_path):
         ".lock", "best.safetensors", "last.safetensors"]
     ours = evaluate(tmp_path / "r", data)
     assert ours["rmse"] < ours["baselines"]["persistence"]["rmse"]
+
+
+def test_a_retrained_network_resumes_on_both_parts(tmp_path):
+    data = seasonal_csv(tmp_path / "s.csv", n=160)
+    result = train(data, tmp_path / "r", "--epochs", "40", "--hidden", "5", "--window", "12",
+                   "--linear", "none", "--baseline", "persistence")
+    chosen = retrained_epochs(result.stderr)
+    assert chosen > 0  # the network must learn the season: an epoch is kept
     result = run("train-series", data, "--resume", tmp_path / "r", "--epochs", str(chosen + 3))
     assert result.exit_code == 0, result.stderr
     assert "windows 72 train + 31 val / 45 test" in result.stderr  # both parts train it

@@ -62,6 +62,17 @@ def series_configs(options: dict, resumed: dict | None):
                 raise CharrnnError(f"{flag}: the resumed model was trained "
                                    f"with {getattr(task, key)!r}; what it reads comes from the "
                                    f"checkpoint (drop the option, or train a new model)")
+        for key in ("season", "transform", "baseline"):  # auto resolved to what it chose
+            trained = ("none" if key == "season" and not task.season
+                       else str(getattr(task, key)))
+            if given.get(key, "auto") not in ("auto", trained, trained.split(":")[0]):
+                raise CharrnnError(f"--{key} {given[key]}: the resumed model was trained with "
+                                   f"{trained}; it comes from the checkpoint (drop the option, "
+                                   f"or train a new model)")
+        if task.retrain and not resumed.get("epoch"):
+            raise CharrnnError("--resume: validation kept no epoch of this run's network (the "
+                               "baseline and linear model forecast), so there is nothing to go "
+                               "on from; train a new model instead")
         train = replace(from_dict(TrainConfig, resumed["train"]), max_steps=None, time_budget=None)
         return model_cfg, replace(train, **train_fields), task
     model = {k: given.get(k, v) for k, v in SERIES_MODEL.items()}
