@@ -285,6 +285,22 @@ def _check_series_meta(meta: dict) -> None:
     for key in keys:
         if not isinstance(meta.get(key), dict):
             raise ValueError(f"{key} is not a mapping")
+    if not isinstance(meta.get("conformal"), (dict, type(None))):
+        raise ValueError("conformal is not a mapping")
+    if meta["task"].get("id_column"):
+        return
+    columns, scaler, coder = meta["columns"], meta["scaler"], meta["coder"]
+    features = columns.get("features")
+    if not (isinstance(features, list) and features and all(isinstance(f, str) for f in features)):
+        raise ValueError("columns.features is not a list of names")
+    for key in ("min", "max"):
+        values = scaler.get(key)
+        if not (isinstance(values, list) and len(values) == len(scaler.get("columns") or [])
+                and len(values) >= len(features)):
+            raise ValueError(f"scaler.{key} does not have a value per column")
+    index = coder.get("target_index")
+    if index is not None and not (isinstance(index, int) and 0 <= index < len(features)):
+        raise ValueError(f"coder.target_index {index!r} is not a column of {len(features)}")
 
 
 def _check_shapes(header: dict, meta: dict, name: str) -> None:

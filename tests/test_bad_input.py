@@ -57,6 +57,20 @@ def _crafted(ckpt: Path, tmp: Path, change) -> Path:
     return _bytes(tmp / "crafted.safetensors", struct.pack("<Q", len(body)) + body + raw[8 + n:])
 
 
+def _tensors_edited(ckpt: Path, tmp: Path, change) -> Path:
+    """A copy of a real checkpoint (its last, which holds the run's state) whose tensors
+    `change(tensors)` rewrote, the metadata kept."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    source = ckpt / "last.safetensors"
+    with safe_open(str(source), "pt") as f:
+        metadata = f.metadata()
+    tensors = load_file(str(source))
+    change(tensors)
+    return _bytes(tmp / "edited.safetensors", st_save(tensors, metadata=metadata))
+
+
 def _newer(ckpt: Path, tmp: Path) -> Path:
     return _crafted(ckpt, tmp, lambda header, meta: meta.update(version=999))
 
@@ -132,6 +146,10 @@ CASES = [
     ("sample hidden size as text", lambda t, c: (["sample", "--ckpt", _crafted(c, t, lambda h, m: m["model"].update(hidden_size="5"))], None, "hidden_size")),
     ("resume epoch as text", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(epoch="x"))], None, "epoch")),
     ("resume malformed optimizer", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(optimizer={"param_groups": 5}))], None, "optimizer")),
+    ("resume seq_len 0", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m["task"].update(seq_len=0))], None, "seq_len")),
+    ("resume seed 2**80", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m["train"].update(seed=2 ** 80))], None, "seed")),
+    ("resume negative lr", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m["train"].update(lr=-1.0))], None, "lr")),
+    ("resume ema 5", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m["train"].update(ema=5.0))], None, "ema")),
     ("resume RNG state as floats", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: h["rng.torch"].update(dtype="F32"))], None, "RNG")),
     ("resume with another shape", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", c, "--hidden", "99"], None, "--hidden 99")),
     ("sample from a device file", lambda t, c: (["sample", "--ckpt", "/dev/zero"], None, "regular file")),
@@ -202,18 +220,35 @@ SERIES_CASES = [
     ("train-series season of one row", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--season", "1"], None, "2 or more rows per cycle")),
     ("train-series season longer than the series", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--season", "28"], None, "fewer than the series' 28 rows")),
     ("train-series seasonal drift without a season", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--baseline", "seasonal_drift", "--season", "none"], None, "needs a season")),
+    ("eval conformal as a list", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m.update(conformal=[1])), _csv(t, GOOD_CSV)], None, "conformal")),
+    ("forecast scaler short of a column", lambda t, s: (["forecast", "--ckpt", _crafted(s, t, lambda h, m: m["scaler"].update(min=m["scaler"]["min"][:-1])), _csv(t, GOOD_CSV)], None, "scaler.min")),
+    ("eval target index beyond the columns", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["coder"].update(target_index=99)), _csv(t, GOOD_CSV)], None, "target_index")),
+    ("forecast window 0", lambda t, s: (["forecast", "--ckpt", _crafted(s, t, lambda h, m: m["task"].update(window=0)), _csv(t, GOOD_CSV)], None, "window")),
+    ("eval season 1", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["task"].update(season=1)), _csv(t, GOOD_CSV)], None, "season")),
     ("eval malformed smoothed baseline", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["coder"].update(baseline="smoothed:fast", season=2)), _csv(t, GOOD_CSV)], None, "smoothed:ALPHA,GAMMA,BETA")),
 ]
 
 
-def snapshot(*folders: Path) -> dict:
-    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for f in folders for p in f.rglob("*")}
+RESUME_STATE_CASES = [
+    # a run's state that passes the load's checks and was used as it stood: a segfault in the fused
+    # Adam kernel (a moment of another shape), tracebacks, or a run trained on quietly
+    ("resume optimizer moment of another shape", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _tensors_edited(c, t, lambda ts: ts.update({"optim.3.exp_avg": torch.zeros(5)})), "--epochs", "99"], None, "exp_avg")),
+    ("resume optimizer moment missing", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _tensors_edited(c, t, lambda ts: ts.pop("optim.1.exp_avg_sq")), "--epochs", "99"], None, "exp_avg_sq")),
+    ("resume RNG state zeroed", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _tensors_edited(c, t, lambda ts: ts["rng.torch"].zero_()), "--epochs", "99"], None, "damaged or edited")),
+    ("resume betas of one value", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m["optimizer"]["param_groups"][0].update(betas=[5])), "--epochs", "99"], None, "betas")),
+    ("resume history entry empty", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(history=[{}])), "--epochs", "99"], None, "history")),
+]
 
 
-def check_case(case, tmp_path, ckpt, monkeypatch):
+def snapshot(*folders: Path, lock: bool = True) -> dict:
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for f in folders for p in f.rglob("*")
+            if lock or p.name != ".lock"}
+
+
+def check_case(case, tmp_path, ckpt, monkeypatch, lock=True):
     monkeypatch.chdir(tmp_path)
     args, stdin, needle = case(tmp_path, ckpt)
-    before = snapshot(tmp_path, ckpt)
+    before = snapshot(tmp_path, ckpt, lock=lock)
     result = run_cli(args, input=stdin)
     assert result.exit_code == 2, (result.stdout, result.stderr)
     assert result.stdout == ""
@@ -221,12 +256,19 @@ def check_case(case, tmp_path, ckpt, monkeypatch):
     assert "Traceback" not in result.stderr
     assert lines[-1].startswith("error: ") and needle in lines[-1], result.stderr
     assert len(lines) == 1, result.stderr  # usage errors too: the help is named on the line
-    assert snapshot(tmp_path, ckpt) == before  # nothing created or changed
+    assert snapshot(tmp_path, ckpt, lock=lock) == before  # nothing created or changed
 
 
 @pytest.mark.parametrize("case", [c[1] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_input_is_one_clear_line(case, tmp_path, hihello_ckpt, monkeypatch):
     check_case(case, tmp_path, hihello_ckpt, monkeypatch)
+
+
+@pytest.mark.parametrize("case", [c[1] for c in RESUME_STATE_CASES],
+                         ids=[c[0] for c in RESUME_STATE_CASES])
+def test_a_damaged_run_state_is_one_clear_line(case, tmp_path, hihello_ckpt, monkeypatch):
+    """Checked where the run restores it, under the folder's lock: the lock file may stay."""
+    check_case(case, tmp_path, hihello_ckpt, monkeypatch, lock=False)
 
 
 @pytest.mark.parametrize("case", [c[1] for c in SERIES_CASES], ids=[c[0] for c in SERIES_CASES])

@@ -205,7 +205,7 @@ def test_a_seasonal_series_gets_the_mean_of_the_two_best_candidates(tmp_path):
     forecast carries the season on; a resume refits each part's linear model as trained."""
     data = seasonal_csv(tmp_path / "monthly.csv", n=240)
     out = tmp_path / "ckpt"
-    result = train(data, out, *FAST)
+    result = train(data, out, *FAST, "--no-retrain")  # validated checkpoints, to resume
     assert "--baseline mean:" in result.stderr and "the mean of the two" in result.stderr
     assert "corrects mean:" in result.stderr and "ridges " in result.stderr
     meta = checkpoint.load(out, kind="series").meta
@@ -433,7 +433,8 @@ def test_ensemble_trains_members_apart_and_scores_their_mean(tmp_path):
     from charrnn.series.commands import load_forecaster
 
     data = seasonal_csv(tmp_path / "s.csv", n=120)
-    train(data, tmp_path / "e", *FAST, "--quiet", "--window", "7", "--ensemble", "3")
+    train(data, tmp_path / "e", *FAST, "--quiet", "--window", "7", "--ensemble", "3",
+          "--no-retrain")  # validated checkpoints, to resume
     ckpt = checkpoint.load(tmp_path / "e", kind="series")
     assert ckpt.meta["model"]["ensemble"] == 3
     model = load_forecaster(ckpt, "cpu")[0]

@@ -34,15 +34,32 @@ class RunState:
 
     @classmethod
     def from_meta(cls, meta: dict) -> "RunState":
+        """Raises ValueError where a hand-edited field is not what a run writes."""
         best = meta.get("best_loss")
-        return cls(epoch=int(meta.get("epoch", 0)), step=int(meta.get("step", 0)),
+        history = meta.get("history", [])
+        if not (isinstance(history, list) and all(_history_entry(h) for h in history)):
+            raise ValueError("history is not a list of epochs")
+        state = cls(epoch=int(meta.get("epoch", 0)), step=int(meta.get("step", 0)),
                    window=int(meta.get("window", 0)),
                    epoch_loss_sum=float(meta.get("epoch_loss_sum", 0.0)),
                    epoch_steps=int(meta.get("epoch_steps", 0)),
                    best_loss=math.inf if best is None else float(best),
                    best_epoch=int(meta.get("best_epoch", 0)),
                    elapsed=float(meta.get("elapsed", 0.0)),
-                   history=list(meta.get("history", [])))
+                   history=list(history))
+        if min(state.epoch, state.step, state.window, state.epoch_steps, state.best_epoch) < 0:
+            raise ValueError("a negative count")
+        if not all(math.isfinite(x) and x >= 0 for x in (state.elapsed, state.epoch_loss_sum)):
+            raise ValueError("elapsed or a loss sum out of range")
+        return state
+
+
+def _history_entry(entry) -> bool:
+    """One epoch's record as Trainer writes it: counts, and losses that are numbers or None."""
+    def number(x, none_ok=False):
+        return (x is None and none_ok) or (isinstance(x, (int, float)) and not isinstance(x, bool))
+    return (isinstance(entry, dict) and number(entry.get("epoch")) and number(entry.get("step"))
+            and number(entry.get("train_loss"), True) and number(entry.get("val_loss"), True))
 
 
 def payload(model, optimizer, carry, meta: dict) -> tuple[dict, dict]:
@@ -82,6 +99,27 @@ def optimizer_to_tensors(optimizer) -> tuple[dict, dict]:
             else:
                 scalars[f"{idx}.{key}"] = value
     return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def check_optimizer_state(sd: dict, params: list) -> None:
+    """An optimizer state fit for `params` (the optimizer's, in order): the fused kernels read
+    each moment as the parameter's shape, and one of another size crashed the process. Raises
+    ValueError."""
+    for idx, entry in sd["state"].items():
+        if not 0 <= idx < len(params):
+            raise ValueError(f"state for parameter {idx} of {len(params)}")
+        for key in ("exp_avg", "exp_avg_sq"):
+            value = entry.get(key)
+            if not torch.is_tensor(value) or value.shape != params[idx].shape:
+                raise ValueError(f"parameter {idx}'s {key} is missing or has the wrong shape")
+    for group in sd["param_groups"]:
+        betas = group.get("betas")
+        if not (isinstance(betas, tuple) and len(betas) == 2
+                and all(isinstance(b, (int, float)) and 0 <= b < 1 for b in betas)):
+            raise ValueError(f"betas {betas!r}")
+        if not all(isinstance(group.get(k), (int, float)) and group[k] >= 0
+                   for k in ("lr", "eps", "weight_decay")):
+            raise ValueError("lr, eps or weight decay out of range")
 
 
 def optimizer_from_tensors(tensors: dict, meta: dict) -> dict:

@@ -26,7 +26,8 @@ from charrnn.engine.averaging import TRAINED, WeightAverage
 from charrnn.engine.events import EpochEnd, Progress, TrainEnd, TrainStart
 from charrnn.engine.saving import Saver
 from charrnn.engine.schedule import fraction_done, learning_rate, out_of_patience
-from charrnn.engine.state import RunState, optimizer_from_tensors, payload, restored_carry
+from charrnn.engine.state import (RunState, check_optimizer_state, optimizer_from_tensors, payload,
+                                  restored_carry)
 from charrnn.engine.task import Task
 from charrnn.errors import (EXIT_INTERRUPTED, EXIT_TERMINATED, CharrnnError, Interrupted,
                             TrainingFailed)
@@ -114,18 +115,32 @@ class Trainer:
 
     # ------------------------------------------------------------------ resume and saving
     def _restore(self, ckpt: checkpoint.Checkpoint) -> None:
+        try:
+            self._restore_run(ckpt)
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError) as e:
+            raise CharrnnError(f"--resume {ckpt.path}: its run state (optimizer, position, "
+                               f"history or random state) is damaged or edited: "
+                               f"{str(e).splitlines()[0][:200] if str(e) else type(e).__name__}"
+                               ) from None
+
+    def _restore_run(self, ckpt: checkpoint.Checkpoint) -> None:
         weights = ckpt.group("model")  # averaged, where the run kept an average
         self.model.load_state_dict(ckpt.group(TRAINED) or weights)
         if self.average is not None:
             self.average.restore(weights)
         optim = ckpt.meta.get("optimizer")
         if optim:
+            sd = optimizer_from_tensors(ckpt.group("optim"), optim)
+            params = [p for group in self.optimizer.param_groups for p in group["params"]]
             try:
-                self.optimizer.load_state_dict(optimizer_from_tensors(ckpt.group("optim"), optim))
+                if len(sd["param_groups"]) != len(self.optimizer.param_groups):
+                    raise ValueError("another grouping")
+                self.optimizer.load_state_dict(sd)
             except ValueError:  # another grouping of the parameters
                 raise CharrnnError(f"--resume {ckpt.path}: that run trained with --weight-decay "
                                    f"{ckpt.meta['train'].get('weight_decay', 0):g}; weight decay "
                                    f"cannot be turned on or off in a resumed run") from None
+            check_optimizer_state(sd, params)
         self.state = RunState.from_meta(ckpt.meta)
         self.carry = restored_carry(ckpt, self.state, self.windows, self.cfg.batch_size,
                                     self.model_cfg.cell, self.device, self.world)

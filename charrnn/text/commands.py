@@ -30,8 +30,8 @@ def load_model(ckpt: checkpoint.Checkpoint, device_name: str):
 def default_prime(vocab, meta: dict) -> str:
     if "\n" in vocab.chars:
         return "\n"
-    start = meta.get("start_char") or ""
-    return start if start and start in vocab.chars else vocab.chars[0]
+    start = meta.get("start_char")  # a hand-edited one of another type is ignored
+    return start if isinstance(start, str) and start and start in vocab.chars else vocab.chars[0]
 
 
 def utf8_argument(value: str) -> str:
