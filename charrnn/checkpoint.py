@@ -84,7 +84,9 @@ def resolve(path: str | Path, prefer: str = "best") -> Path:
                 return p / name
         raise CharrnnError(f"checkpoint folder {p}: holds no best.safetensors or last.safetensors")
     if not p.exists():
-        raise CharrnnError(f"checkpoint {p}: no such file or folder")
+        what = ("a symbolic link that leads to no file (a loop or a missing target)"
+                if p.is_symlink() else "no such file or folder")
+        raise CharrnnError(f"checkpoint {p}: {what}")
     return p
 
 

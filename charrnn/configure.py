@@ -78,12 +78,20 @@ def check_writable(folder: Path, kind: str | None = None) -> None:
 
     Creates nothing: the folder appears with the first checkpoint.
     """
-    probe = folder.resolve()
+    try:
+        probe = folder.resolve()
+    except (RuntimeError, OSError) as e:  # a symlink loop
+        raise CharrnnError(f"--out {folder}: cannot be followed ({e}); choose another "
+                           f"folder") from None
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         raise CharrnnError(f"--out {folder}: cannot write checkpoints there ({probe} is not a "
                            f"writable folder); choose another folder")
+    for name in ("best.safetensors", "last.safetensors"):
+        if (folder / name).is_dir():  # found only when the first checkpoint is written
+            raise CharrnnError(f"--out {folder}: {folder / name} is a folder, where the run's "
+                               f"checkpoint goes; remove it or choose another --out")
     if kind is None:
         return
     from charrnn import checkpoint

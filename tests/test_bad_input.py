@@ -71,6 +71,17 @@ def _tensors_edited(ckpt: Path, tmp: Path, change) -> Path:
     return _bytes(tmp / "edited.safetensors", st_save(tensors, metadata=metadata))
 
 
+def _loop(tmp: Path) -> Path:
+    (tmp / "loop_a").symlink_to("loop_b")
+    (tmp / "loop_b").symlink_to("loop_a")
+    return tmp / "loop_a"
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
+
+
 def _newer(ckpt: Path, tmp: Path) -> Path:
     return _crafted(ckpt, tmp, lambda header, meta: meta.update(version=999))
 
@@ -115,6 +126,9 @@ CASES = [
     ("zero save-every", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--save-every", "0"], None, "--save-every")),
     ("unknown device", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--device", "tpu"], None, "--device")),
     ("cuda without a GPU", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--device", "cuda"], None, "CUDA") if not torch.cuda.is_available() else pytest.skip("has CUDA")),
+    ("out a symlink loop", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--out", _loop(t)], None, "cannot be followed")),
+    ("out holding a folder named best.safetensors", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--max-steps", "1", "--out", _folder(t / "o" / "best.safetensors").parent], None, "is a folder")),
+    ("sample a symlink loop", lambda t, c: (["sample", "--ckpt", _loop(t)], None, "symbolic link")),
     ("out below a file", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--out", _text(t / "f", "x") / "sub"], None, "--out")),
     ("resume from missing", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--resume", t / "no.safetensors"], None, "no such")),
     ("resume on a corpus with new characters", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--resume", c], None, "does not know")),
@@ -201,6 +215,7 @@ CASES = [
     ("train-series unknown --future", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--future", "promo"], None, "promo")),
     ("train-series --future gap in a forecast row", lambda t, c: (["train-series", _csv(t, GOOD_CSV + "\n2020-01-29,,\n2020-01-30,3.5,"), "--future", "open"], None, "line 30")),
     ("train-series --calendar on yearly rows", lambda t, c: (["train-series", _csv(t, "year,v\n" + "\n".join(f"{1900 + i},{i % 7}" for i in range(60))), "--calendar"], None, "--calendar")),
+    ("train-series out a symlink loop", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--out", _loop(t)], None, "cannot be followed")),
     ("train-series out below a file", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--out", _text(t / "f", "x") / "d"], None, "--out")),
 ]
 
@@ -241,7 +256,7 @@ RESUME_STATE_CASES = [
 
 
 def snapshot(*folders: Path, lock: bool = True) -> dict:
-    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for f in folders for p in f.rglob("*")
+    return {p: (p.lstat().st_mtime_ns, p.lstat().st_size) for f in folders for p in f.rglob("*")
             if lock or p.name != ".lock"}
 
 
