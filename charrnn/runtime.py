@@ -182,3 +182,45 @@ class StopSignals:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         return False
+
+
+# fp32 copies of the weights a training run holds at its peak: the weights, gradients, Adam's
+# two moments, the best epoch's copy and a checkpoint's tensors and bytes as it is written.
+# Measured peaks: 16-17 copies (train-series --ensemble 16 and 32 of --hidden 200: 2.9 and
+# 10.6 GB for 157 and 626 MB of weights); this floor is under them
+TRAINING_COPIES = 12
+
+
+def available_memory() -> int | None:
+    """Bytes the kernel says a process can still take (MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def check_fits_in_memory(model_cfg, device: torch.device) -> None:
+    """Refuse a model whose training cannot fit in the CPU's memory before any of it is made:
+    `--ensemble 64 --hidden 200` (one block-diagonal LSTM of 12,800 units) grew to 19 GB and
+    the kernel killed the process without a word. CUDA reports its own out-of-memory error."""
+    from charrnn.model import build_model
+
+    if device.type != "cpu":
+        return
+    available = available_memory()
+    if available is None:
+        return
+    with torch.device("meta"):
+        weights = sum(p.numel() for p in build_model(model_cfg).parameters())
+    needed = weights * 4 * TRAINING_COPIES
+    if needed > available:
+        shape = (f"--hidden {model_cfg.hidden_size} --layers {model_cfg.num_layers}"
+                 + (f" --ensemble {model_cfg.ensemble}" if model_cfg.ensemble > 1 else ""))
+        raise CharrnnError(f"{shape}: {weights:,} weights need at least {needed / 2**30:.1f} GiB "
+                           f"to train (the weights, their gradients, Adam's moments and the "
+                           f"checkpoints' copies), and this machine has {available / 2**30:.1f} "
+                           f"GiB available; choose a smaller model")

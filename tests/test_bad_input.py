@@ -301,3 +301,19 @@ def test_internal_errors_keep_their_traceback(monkeypatch, tmp_path):
     result = run_cli(["train-text", CORPORA / "ship.txt", "--out", tmp_path])
     assert result.exit_code == 1
     assert "this is a bug" in result.stderr and "Traceback" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["train-text", "train-series"])
+def test_a_model_too_large_for_the_memory_is_refused_before_it_is_made(command, tmp_path,
+                                                                      monkeypatch):
+    """The kernel killed `--ensemble 64 --hidden 200` at 19 GB without a word; the check
+    compares the weights' training copies with what the machine has (here: 64 KiB)."""
+    import charrnn.runtime
+
+    monkeypatch.setattr(charrnn.runtime, "available_memory", lambda: 1 << 16)
+    data = CORPORA / "hihello.txt" if command == "train-text" else _csv(tmp_path, GOOD_CSV)
+    result = run_cli([command, data, "--hidden", "64", "--epochs", "1", "--out", tmp_path / "o"])
+    assert result.exit_code == 2, result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: --hidden 64") and "choose a smaller model" in last
+    assert not (tmp_path / "o" / "best.safetensors").exists()

@@ -32,7 +32,7 @@ from charrnn.engine.task import Task
 from charrnn.errors import (EXIT_INTERRUPTED, EXIT_TERMINATED, CharrnnError, Interrupted,
                             TrainingFailed)
 from charrnn.model import build_model, count_parameters, detach_state, float_state, zero_rows
-from charrnn.runtime import StopSignals, autocast_factory
+from charrnn.runtime import StopSignals, autocast_factory, check_fits_in_memory
 
 Listener = Callable[[object], None]
 PROGRESS_SECONDS = 0.5
@@ -53,6 +53,7 @@ class Trainer:
         self.preview_seconds = min([getattr(listener, "preview_seconds", PREVIEW_SECONDS)
                                     for listener in wanting], default=PREVIEW_SECONDS)
         self.autocast = autocast_factory(precision, device)
+        check_fits_in_memory(model_cfg, device)
         torch.manual_seed(cfg.seed)
         self.model = build_model(model_cfg)
         task.init_model(self.model)
