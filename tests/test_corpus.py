@@ -37,6 +37,18 @@ def test_cache_is_reused_while_unchanged_and_rebuilt_after_a_change(tmp_path):
     assert changed.vocab.chars == "xyz"
 
 
+def test_a_damaged_cache_file_is_read_again_from_the_sources(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_text("abcabc" * 100)
+    load_corpus(str(path))
+    ids_file = next(cache_dir().glob("*.ids"))
+    damaged = bytearray(ids_file.read_bytes())
+    damaged[10] = 200  # an id the vocabulary of three lacks
+    ids_file.write_bytes(bytes(damaged))
+    again = load_corpus(str(path))
+    assert again.vocab.decode(again.ids) == "abcabc" * 100
+
+
 def test_folder_and_glob_concatenate_sorted_text_files(tmp_path):
     src = tmp_path / "src"
     (src / "b").mkdir(parents=True)

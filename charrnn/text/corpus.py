@@ -360,4 +360,7 @@ def _cached(meta_path: Path, ids_path: Path, content: str) -> Corpus | None:
         return None
     if not valid or meta["count"] == 0:
         return None
-    return Corpus(np.memmap(ids_path, dtype=vocab.dtype, mode="r"), vocab, [])
+    ids = np.memmap(ids_path, dtype=vocab.dtype, mode="r")
+    if int(ids.max()) >= len(vocab):  # a damaged cache file: an id the vocabulary lacks
+        return None                   # crashed the embedding; read the sources again
+    return Corpus(ids, vocab, [])
