@@ -215,6 +215,9 @@ CASES = [
     ("train-series unknown --future", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--future", "promo"], None, "promo")),
     ("train-series --future gap in a forecast row", lambda t, c: (["train-series", _csv(t, GOOD_CSV + "\n2020-01-29,,\n2020-01-30,3.5,"), "--future", "open"], None, "line 30")),
     ("train-series --calendar on yearly rows", lambda t, c: (["train-series", _csv(t, "year,v\n" + "\n".join(f"{1900 + i},{i % 7}" for i in range(60))), "--calendar"], None, "--calendar")),
+    ("train-series a 5,000-digit cell", lambda t, c: (["train-series", _csv(t, "d,v\n2020-01-01," + "9" * 5000 + "\n" + "\n".join(f"2020-01-{d:02d},{d}" for d in range(2, 20))), "--epochs", "1"], None, "... (5,000 characters) is not finite")),
+    ("train-series a quote left open", lambda t, c: (["train-series", _csv(t, "d,v\n2020-01-01,1\n2020-01-02,\"2\n" + "\n".join(f"2020-01-{d:02d},{d}" for d in range(3, 20))), "--epochs", "1"], None, "line 3, column v: '2\\n2020-01-03,3\\n")),
+    ("train-series the line after a quoted line break", lambda t, c: (["train-series", _csv(t, "d,note,v\n2020-01-01,a,1\n2020-01-02,\"b\nc\",2\n2020-01-04,d,x\n" + "\n".join(f"2020-01-{d:02d},e,{d}" for d in range(5, 20))), "--epochs", "1"], None, "line 5, column v: 'x'")),
     ("train-series out a symlink loop", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--out", _loop(t)], None, "cannot be followed")),
     ("train-series out below a file", lambda t, c: (["train-series", _csv(t, GOOD_CSV), "--out", _text(t / "f", "x") / "d"], None, "--out")),
 ]
@@ -240,6 +243,7 @@ SERIES_CASES = [
     ("eval target index beyond the columns", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["coder"].update(target_index=99)), _csv(t, GOOD_CSV)], None, "target_index")),
     ("forecast window 0", lambda t, s: (["forecast", "--ckpt", _crafted(s, t, lambda h, m: m["task"].update(window=0)), _csv(t, GOOD_CSV)], None, "window")),
     ("eval season 1", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["task"].update(season=1)), _csv(t, GOOD_CSV)], None, "season")),
+    ("eval a text file of one line", lambda t, s: (["eval", "--ckpt", s, CORPORA / "ship.txt"], None, "one line, read as the header")),
     ("eval malformed smoothed baseline", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["coder"].update(baseline="smoothed:fast", season=2)), _csv(t, GOOD_CSV)], None, "smoothed:ALPHA,GAMMA,BETA")),
 ]
 

@@ -66,6 +66,7 @@ def test_must_show_1_five_rows_with_bounds_and_steps_1_to_5(stock_h5):
     (["--level", "0"], ["--level"]),
     (["--level", "-5"], ["--level"]),
     (["--level", "0.9"], ["0.9%", "percent", "--level 90"]),  # a fraction, not 0.9%
+    (["--level", "99.99999"], ["--level 99.99999:", "needs 9,999,999"]),  # not rounded to 100
     (["--level", "80", "--steps", "7"], ["--steps 7", "calibrated", "--horizon"]),
     (["--steps", "7"], ["--steps 7", "Close"]),  # beyond H with inputs other than the target
 ])

@@ -63,7 +63,8 @@ def parse_table(text: str, name: str) -> Table:
     if not body:
         raise CharrnnError(f"data {name}: no data rows")
     delimiter = _guess_delimiter(body)
-    rows = [[cell.strip() for cell in row] for row in _split(body, delimiter, name)]
+    split, starts = _split_rows(body, delimiter, name)
+    rows, lines = [[cell.strip() for cell in row] for row in split], [lines[i] for i in starts]
     kept = [(r, n) for r, n in zip(rows, lines) if any(r)]  # `,,,` rows: empty, like blank lines
     if not kept:
         raise CharrnnError(f"data {name}: no data rows")
@@ -81,6 +82,9 @@ def parse_table(text: str, name: str) -> Table:
         if len(row) != len(names):
             raise CharrnnError(f"data {name}: line {line} has {len(row)} fields, but the header "
                                f"names {len(names)}")
+    if not rows:  # one line of words: a header alone, or a text file given for a CSV
+        raise CharrnnError(f"data {name}: one line, read as the header, and no data rows "
+                           f"(a series CSV has a header and a row of numbers per time step)")
     names, rows = _drop_row_index(names, rows, notes)
     names = [n or f"col{j + 1}" for j, n in enumerate(names)]
     duplicated = [n for n, k in Counter(names).items() if k > 1]
@@ -93,10 +97,23 @@ def parse_table(text: str, name: str) -> Table:
 
 
 def _split(lines: list[str], delimiter: str, name: str) -> list[list[str]]:
+    return _split_rows(lines, delimiter, name)[0]
+
+
+def _split_rows(lines: list[str], delimiter: str, name: str) -> tuple[list[list[str]], list[int]]:
+    """The rows, and the index in `lines` where each starts: a quoted cell may run over several
+    lines (a quote left open takes the rest of the file), and the rows after it must keep
+    their own line numbers."""
+    reader = csv.reader((line + "\n" for line in lines), delimiter=delimiter)
+    rows, starts, start = [], [], 0
     try:
-        return list(csv.reader(lines, delimiter=delimiter))
+        for row in reader:
+            rows.append(row)
+            starts.append(start)
+            start = reader.line_num  # lines read so far: the next row starts there
     except csv.Error as e:
         raise CharrnnError(f"data {name}: not a readable CSV ({e})") from None
+    return rows, starts
 
 
 def _guess_delimiter(body: list[str]) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from charrnn.errors import CharrnnError
-from charrnn.series.numeric import _SIMPLE as _NUMBER, _is_missing
+from charrnn.series.numeric import _SIMPLE as _NUMBER, _is_missing, shown_cell
 
 _DATE_WORDS = {"date", "time", "datetime", "timestamp", "year", "month", "period", "day", "ds",
                "dt", "week", "quarter", "date_time", "date time", "time_stamp"}
@@ -232,25 +232,25 @@ def _read_dates(table_name: str, col: str, family: str, cells: list[str],
     """Every cell of the date column, or an error naming the line and cell."""
     if family == "bad":
         line, cell = next((ln, c) for c, ln in zip(cells, lines) if not _is_missing(c))
-        raise CharrnnError(f"data {table_name}: line {line}, column {col}: {cell!r} is not a date "
+        raise CharrnnError(f"data {table_name}: line {line}, column {col}: {shown_cell(cell)} is not a date "
                            f"(read: {_FORMAT_HELP})")
     order = _dm_order(table_name, col, cells, lines) if family == "dm" else "mdy"
     out, aware = [], None
     for cell, line in zip(cells, lines):
         if _is_missing(cell):
-            what = "empty" if cell == "" else f"missing ({cell!r})"
+            what = "empty" if cell == "" else f"missing ({shown_cell(cell)})"
             raise CharrnnError(f"data {table_name}: line {line}, column {col}: {what}; every row "
                                f"needs a date")
         try:
             date = _read_date(family, cell, order)
         except (ValueError, OverflowError):
-            raise CharrnnError(f"data {table_name}: line {line}, column {col}: {cell!r} is not a "
+            raise CharrnnError(f"data {table_name}: line {line}, column {col}: {shown_cell(cell)} is not a "
                                f"valid date (the column reads as {_FAMILY_NAMES[family]})"
                                ) from None
         if aware is None:
             aware = (line, cell, date.style.get("aware"))
         elif bool(date.style.get("aware")) != bool(aware[2]):
-            raise CharrnnError(f"data {table_name}: line {line}, column {col}: {cell!r} "
+            raise CharrnnError(f"data {table_name}: line {line}, column {col}: {shown_cell(cell)} "
                                f"{'has' if date.style.get('aware') else 'has no'} UTC offset, "
                                f"but line {aware[0]} {aware[1]!r} "
                                f"{'has' if aware[2] else 'has none'}")

@@ -47,7 +47,7 @@ def level_label(level: float) -> str:
 def check_levels(levels) -> list[float]:
     for level in levels:
         if not (math.isfinite(level) and 0 < level < 100):
-            raise CharrnnError(f"--level {level:g}: give a coverage in percent, between 0 and "
+            raise CharrnnError(f"--level {level:.10g}: give a coverage in percent, between 0 and "
                                f"100 exclusive (80 or 95)")
     return sorted(dict.fromkeys(float(v) for v in levels))
 
@@ -100,7 +100,7 @@ def quantiles(cal: dict, level: float, steps: int) -> np.ndarray:
     """(steps,) half-widths, in the calibration's space, for steps 1..steps ahead."""
     rows = cal["residuals_per_step"]
     if steps > len(rows):
-        raise CharrnnError(f"--level {level:g}: intervals are calibrated for steps 1..{len(rows)} "
+        raise CharrnnError(f"--level {level:.10g}: intervals are calibrated for steps 1..{len(rows)} "
                            f"(the model's --horizon); ask for at most --steps {len(rows)}")
     out = []
     for row in rows[:steps]:
@@ -108,8 +108,8 @@ def quantiles(cal: dict, level: float, steps: int) -> np.ndarray:
         k = math.ceil((n + 1) * level / 100 - 1e-9)
         if k > n:
             need = math.ceil(100 / (100 - level)) - 1
-            raise CharrnnError(f"--level {level:g}: {n} validation windows can calibrate levels "
-                               f"up to {100 * n / (n + 1):.3g}%; this one needs {need} (train "
+            raise CharrnnError(f"--level {level:.10g}: {n} validation windows can calibrate levels "
+                               f"up to {100 * n / (n + 1):.3g}%; this one needs {need:,} (train "
                                f"with a larger --val-frac, or ask a lower level)")
         out.append(row[k - 1])
     return np.asarray(out, float)

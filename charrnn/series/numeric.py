@@ -20,6 +20,16 @@ import numpy as np
 
 from charrnn.errors import CharrnnError
 
+
+def shown_cell(cell: str, limit: int = 40) -> str:
+    """A cell for an error line: a 5,000-digit number made the line 5 kB, and a quote left
+    open glued the rest of the file into one cell."""
+    shown = repr(cell) if len(cell) <= limit else (
+        f"{cell[:limit]!r}... ({len(cell):,} characters)")
+    return shown + (" (a quote opened there runs on over the lines after it)"
+                    if "\n" in cell else "")
+
+
 _MISSING = {"", "nan", "na", "n/a", "#n/a", "null", "none", "?", "-", "--"}
 _CURRENCY = "$€£¥₹"
 _PLAIN = {"dot": re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?"),
@@ -101,7 +111,7 @@ def _number_style(table_name: str, delimiter: str, col: str, cells: list[str],
         return next(iter(evidence))
     if undecided:
         line, cell = undecided
-        raise CharrnnError(f"data {table_name}: line {line}, column {col}: {cell!r} is "
+        raise CharrnnError(f"data {table_name}: line {line}, column {col}: {shown_cell(cell)} is "
                            f"ambiguous (a thousands separator or a decimal comma?); write it "
                            f"without thousands separators")
     return "dot"
@@ -124,23 +134,23 @@ def _to_numbers(table_name: str, delimiter: str, col: str, cells: list[str], lin
         value = _parse_number(cell, style)
         if value is not None:
             if not math.isfinite(value):
-                raise CharrnnError(f"data {name}: line {line}, column {col}: {cell!r} is not "
+                raise CharrnnError(f"data {name}: line {line}, column {col}: {shown_cell(cell)} is not "
                                    f"finite")
             if abs(value) > LARGEST:
-                raise CharrnnError(f"data {name}: line {line}, column {col}: {cell!r} is too "
+                raise CharrnnError(f"data {name}: line {line}, column {col}: {shown_cell(cell)} is too "
                                    f"large: beyond ±{LARGEST:g} the fit's sums overflow; "
                                    f"rescale the column")
             out[i] = value
         elif _is_missing(cell):
             gaps.append(i)
             if not fill:
-                what = "empty" if cell == "" else f"missing ({cell!r})"
+                what = "empty" if cell == "" else f"missing ({shown_cell(cell)})"
                 how = (" (the model was trained without --fill, which interpolates gaps)"
                        if trained else " or pass --fill to interpolate gaps")
                 raise CharrnnError(f"data {name}: line {line}, column {col}: {what}; fix the "
                                    f"file{how}")
         else:
-            raise CharrnnError(f"data {name}: line {line}, column {col}: {cell!r} is not a number")
+            raise CharrnnError(f"data {name}: line {line}, column {col}: {shown_cell(cell)} is not a number")
     if gaps:
         known = np.setdiff1d(np.arange(len(cells)), gaps)
         if len(known) == 0:

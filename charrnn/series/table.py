@@ -20,7 +20,7 @@ from charrnn.errors import CharrnnError
 from charrnn.series.csv_table import Table, parse_table, read_table  # noqa: F401
 from charrnn.series.dates import _date_family, _parse_date, _read_dates  # noqa: F401
 from charrnn.series.forecast_dates import next_dates  # noqa: F401
-from charrnn.series.numeric import _is_missing, _number_like, _to_numbers
+from charrnn.series.numeric import _is_missing, _number_like, _to_numbers, shown_cell
 
 
 def _kind(table: Table, j: int) -> str:
@@ -116,7 +116,7 @@ def select(table: Table, target: str | None, features: list[str] | None,
             line, cell = next((ln, c) for c, ln in zip(table.column(j), table.lines)
                               if not _is_missing(c) and not _number_like(c, table.delimiter))
             notes.append(f"note: column {n} holds some numbers, but most cells are not (line "
-                         f"{line}: {cell!r}); pass --target or --features to use it")
+                         f"{line}: {shown_cell(cell)}); pass --target or --features to use it")
     order, date_values = _order(table, dates[0] if dates else None, newest_first, notes)
     lines = [table.lines[i] for i in order]
     rows = [table.rows[i] for i in order]
