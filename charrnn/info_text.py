@@ -86,7 +86,13 @@ def facts(c: dict) -> list[tuple[str, str]]:
         rows.append(("best", f"epoch {epoch_text(best['epochs_done'])}, {best['on']} loss "
                              f"{loss_text(kind, best['loss'])}"))
     rows.append(("lineage", lineage_text(c["init_from"])))
-    return rows
+    return [(label, _printable(text)) for label, text in rows]
+
+
+def _printable(text: str) -> str:
+    """Names from a checkpoint's metadata (a corpus path, a column) as they read, escaped where
+    not printable: an escape sequence or a newline in one reached the terminal as such."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _none_yet(c: dict) -> str:

@@ -177,3 +177,13 @@ def test_last_where_there_is_no_last_is_refused(text_ckpt, tmp_path):
         result = run_cli(["info", "--ckpt", ckpt, "--last"])
         assert result.exit_code == 2 and result.stdout == "" and "--last" in result.stderr
     assert run_cli(["info", "--ckpt", only_best]).exit_code == 0
+
+
+def test_names_from_the_metadata_reach_the_terminal_escaped(hihello_ckpt, tmp_path):
+    from test_bad_input import _crafted
+
+    crafted = _crafted(hihello_ckpt, tmp_path, lambda header, meta: meta.update(
+        corpus="evil\x1b[31mred\nnext"))
+    result = run_cli(["info", "--ckpt", crafted])
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b" not in result.stdout and "evil\\x1b[31mred\\nnext" in result.stdout
