@@ -45,6 +45,7 @@ def check_options(options: dict, resumed: dict | None = None) -> None:
         from charrnn.config import from_dict
 
         refuse_new_shape(given, from_dict(ModelConfig, resumed["model"]))
+        refuse_new_split(given, resumed["train"])
 
 
 def parse_duration(value: str | None) -> float | None:
@@ -69,6 +70,15 @@ def refuse_new_shape(given: dict, model_cfg: ModelConfig) -> None:
             raise CharrnnError(f"--{option} {given[option]}: the resumed model has "
                                f"{getattr(model_cfg, field)}; its shape comes from the checkpoint "
                                f"(drop --{option}, or train a new model)")
+
+
+def refuse_new_split(given: dict, trained: dict) -> None:
+    """A resumed run validates on the part it held out: another --val-frac would move the
+    boundary, and validate on windows it has trained on or train on windows it validated."""
+    asked, held = given.get("val_frac"), trained.get("val_frac")
+    if asked is not None and held is not None and asked != held:
+        raise CharrnnError(f"--val-frac {asked:g}: the resumed run holds out {held:g}; the split "
+                           f"comes from the checkpoint (drop --val-frac, or train a new model)")
 
 
 def check_writable(folder: Path, kind: str | None = None) -> None:

@@ -160,6 +160,7 @@ CASES = [
     ("sample hidden size as text", lambda t, c: (["sample", "--ckpt", _crafted(c, t, lambda h, m: m["model"].update(hidden_size="5"))], None, "hidden_size")),
     ("resume epoch as text", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(epoch="x"))], None, "epoch")),
     ("resume malformed optimizer", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(optimizer={"param_groups": 5}))], None, "optimizer")),
+    ("resume with another --val-frac", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", c, "--val-frac", "0.5", "--epochs", "99"], None, "the split comes from the checkpoint")),
     ("resume seq_len 0", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m["task"].update(seq_len=0))], None, "seq_len")),
     ("resume seed 2**80", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m["train"].update(seed=2 ** 80))], None, "seed")),
     ("resume negative lr", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m["train"].update(lr=-1.0))], None, "lr")),
@@ -243,6 +244,7 @@ SERIES_CASES = [
     ("eval target index beyond the columns", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["coder"].update(target_index=99)), _csv(t, GOOD_CSV)], None, "target_index")),
     ("forecast window 0", lambda t, s: (["forecast", "--ckpt", _crafted(s, t, lambda h, m: m["task"].update(window=0)), _csv(t, GOOD_CSV)], None, "window")),
     ("eval season 1", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["task"].update(season=1)), _csv(t, GOOD_CSV)], None, "season")),
+    ("train-series resume with another --val-frac", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--resume", s, "--val-frac", "0.45"], None, "the split comes from the checkpoint")),
     ("eval a text file of one line", lambda t, s: (["eval", "--ckpt", s, CORPORA / "ship.txt"], None, "one line, read as the header")),
     ("eval malformed smoothed baseline", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["coder"].update(baseline="smoothed:fast", season=2)), _csv(t, GOOD_CSV)], None, "smoothed:ALPHA,GAMMA,BETA")),
 ]

@@ -44,7 +44,7 @@ def series_configs(options: dict, resumed: dict | None):
     defaults; a resumed run keeps its shape and what it reads."""
     from charrnn.config import ModelConfig, TrainConfig, from_dict
     from charrnn.series.task import SERIES_TRAINING, SeriesConfig
-    from charrnn.configure import given_options, parse_duration, refuse_new_shape
+    from charrnn.configure import given_options, parse_duration, refuse_new_shape, refuse_new_split
 
     given = given_options(options)
     if "linear" in given:
@@ -55,6 +55,7 @@ def series_configs(options: dict, resumed: dict | None):
     if resumed is not None:
         model_cfg = from_dict(ModelConfig, resumed["model"])
         refuse_new_shape(given, model_cfg)
+        refuse_new_split(given, resumed["train"])
         task = from_dict(SeriesConfig, resumed["task"])
         for key in SERIES_TASK_OPTIONS + ("target", "features"):
             if key in given and given[key] != getattr(task, key):
