@@ -233,7 +233,7 @@ def _read_meta(header: dict, name: str) -> dict:
             _check_text_meta(meta)
         else:
             _check_series_meta(meta)
-    except (TypeError, ValueError, KeyError, AttributeError) as e:
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError) as e:
         raise CharrnnError(f"{name}: invalid metadata ({e}); not a checkpoint charrnn wrote") from None
     return meta
 

@@ -127,37 +127,43 @@ def check_types(cls, data: dict) -> None:
             raise ValueError(f"{cls.__name__}.{f.name} = {value!r} is not {within[1]}")
 
 
-def _finite(low: float, high: float = math.inf, low_open: bool = False):
-    return lambda v: (low < v if low_open else low <= v) and v < high and math.isfinite(v)
+def _in_range(low: float, high: float = math.inf, low_open: bool = False):
+    """A finite number from low (or above it) up to, not including, high."""
+    def within(v) -> bool:
+        try:
+            return (low < v if low_open else low <= v) and v < high and math.isfinite(v)
+        except OverflowError:  # an integer beyond any float, 10**400
+            return False
+    return within
 
 
 # the values a run writes (and the command line allows), checked where a checkpoint is read:
 # a hand-edited one crashed on resume (seq_len 0, seed 2**80) or trained on quietly (lr -1)
 RANGES = {
-    "TrainConfig.lr": (_finite(0, low_open=True), "a positive number"),
-    "TrainConfig.lr_decay": (_finite(0, low_open=True), "a positive number"),
+    "TrainConfig.lr": (_in_range(0, low_open=True), "a positive number"),
+    "TrainConfig.lr_decay": (_in_range(0, low_open=True), "a positive number"),
     "TrainConfig.lr_schedule": (lambda v: v in ("constant", "cosine"), "constant or cosine"),
-    "TrainConfig.warmup_steps": (_finite(0), "a count"),
-    "TrainConfig.grad_clip": (_finite(0), "0 or more"),
-    "TrainConfig.weight_decay": (_finite(0), "0 or more"),
-    "TrainConfig.ema": (_finite(0, 1), "in [0, 1)"),
-    "TrainConfig.batch_size": (_finite(1), "a positive count"),
-    "TrainConfig.val_frac": (_finite(0, 1), "in [0, 1)"),
-    "TrainConfig.epochs": (_finite(0), "a count"),
-    "TrainConfig.max_steps": (_finite(0), "a count"),
-    "TrainConfig.time_budget": (_finite(0, low_open=True), "a positive number of seconds"),
-    "TrainConfig.patience": (_finite(1), "a positive count"),
-    "TrainConfig.seed": (_finite(0, 2 ** 63), "a seed in [0, 2**63)"),
-    "TrainConfig.save_every": (_finite(0), "0 or more seconds"),
+    "TrainConfig.warmup_steps": (_in_range(0), "a count"),
+    "TrainConfig.grad_clip": (_in_range(0), "0 or more"),
+    "TrainConfig.weight_decay": (_in_range(0), "0 or more"),
+    "TrainConfig.ema": (_in_range(0, 1), "in [0, 1)"),
+    "TrainConfig.batch_size": (_in_range(1), "a positive count"),
+    "TrainConfig.val_frac": (_in_range(0, 1), "in [0, 1)"),
+    "TrainConfig.epochs": (_in_range(0), "a count"),
+    "TrainConfig.max_steps": (_in_range(0), "a count"),
+    "TrainConfig.time_budget": (_in_range(0, low_open=True), "a positive number of seconds"),
+    "TrainConfig.patience": (_in_range(1), "a positive count"),
+    "TrainConfig.seed": (_in_range(0, 2 ** 63), "a seed in [0, 2**63)"),
+    "TrainConfig.save_every": (_in_range(0), "0 or more seconds"),
     "TrainConfig.precision": (lambda v: v in ("auto", "fp32", "bf16"), "auto, fp32 or bf16"),
-    "TextConfig.seq_len": (_finite(1), "a positive count"),
-    "TextConfig.reset_every": (_finite(0), "a count"),
-    "SeriesConfig.window": (_finite(1), "a positive count"),
-    "SeriesConfig.horizon": (_finite(1), "a positive count"),
-    "SeriesConfig.test_frac": (_finite(0, 1, low_open=True), "in (0, 1)"),
+    "TextConfig.seq_len": (_in_range(1), "a positive count"),
+    "TextConfig.reset_every": (_in_range(0), "a count"),
+    "SeriesConfig.window": (_in_range(1), "a positive count"),
+    "SeriesConfig.horizon": (_in_range(1), "a positive count"),
+    "SeriesConfig.test_frac": (_in_range(0, 1, low_open=True), "in (0, 1)"),
     "SeriesConfig.scale_fit": (lambda v: v in ("train", "all"), "train or all"),
     "SeriesConfig.target_mode": (lambda v: v in ("delta", "level"), "delta or level"),
     "SeriesConfig.loss": (lambda v: v in ("mse", "sse"), "mse or sse"),
-    "SeriesConfig.season": (_finite(2), "2 or more rows"),
+    "SeriesConfig.season": (_in_range(2), "2 or more rows"),
     "SeriesConfig.transform": (lambda v: v in ("none", "log", "auto"), "none, log or auto"),
 }

@@ -3,6 +3,7 @@ always wins; a duration reads as seconds; a resumed model keeps its shape; check
 writable before any training starts."""
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -53,7 +54,7 @@ def parse_duration(value: str | None) -> float | None:
     if value is None:
         return None
     match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([smh]?)\s*", value)
-    if not match or float(match.group(1)) <= 0:
+    if not match or not 0 < float(match.group(1)) * 3600 < math.inf:  # 400 nines: inf
         raise CharrnnError(f"--time-budget {value!r}: give a positive duration written as 600, "
                            f"90s, 10m or 1.5h (seconds, minutes, hours)")
     return float(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[match.group(2)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal
 import threading
 from dataclasses import dataclass
@@ -192,15 +193,29 @@ TRAINING_COPIES = 12
 
 
 def available_memory() -> int | None:
-    """Bytes the kernel says a process can still take (MemAvailable), or None where unknown."""
+    """Bytes this process could still come to hold, or None where unknown: what the kernel
+    says is available (MemAvailable) plus free swap plus what the process holds already (its
+    freed heap is kept and reused, runtime.keep_freed_memory), within a cgroup's limit where
+    one is set (a container's /proc/meminfo shows the host's memory)."""
     try:
         with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f
+                    if line.split(":")[0] in ("MemAvailable", "SwapFree")}
+        with open("/proc/self/statm") as f:
+            held = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
+        return None
+    if "MemAvailable" not in info:
+        return None
+    available = info["MemAvailable"] + info.get("SwapFree", 0) + held
+    try:
+        limit = open("/sys/fs/cgroup/memory.max").read().strip()
+        used = int(open("/sys/fs/cgroup/memory.current").read())
+        if limit != "max":
+            available = min(available, int(limit) - used + held)
+    except (OSError, ValueError):
         pass
-    return None
+    return available
 
 
 def check_fits_in_memory(model_cfg, device: torch.device) -> None:
@@ -222,5 +237,6 @@ def check_fits_in_memory(model_cfg, device: torch.device) -> None:
                  + (f" --ensemble {model_cfg.ensemble}" if model_cfg.ensemble > 1 else ""))
         raise CharrnnError(f"{shape}: {weights:,} weights need at least {needed / 2**30:.1f} GiB "
                            f"to train (the weights, their gradients, Adam's moments and the "
-                           f"checkpoints' copies), and this machine has {available / 2**30:.1f} "
-                           f"GiB available; choose a smaller model")
+                           f"checkpoints' copies), and this process can have "
+                           f"{available / 2**30:.1f} GiB (memory available, free swap and what "
+                           f"it holds); choose a smaller model")

@@ -318,8 +318,10 @@ def test_a_model_too_large_for_the_memory_is_refused_before_it_is_made(command, 
 
     monkeypatch.setattr(charrnn.runtime, "available_memory", lambda: 1 << 16)
     data = CORPORA / "hihello.txt" if command == "train-text" else _csv(tmp_path, GOOD_CSV)
-    result = run_cli([command, data, "--hidden", "64", "--epochs", "1", "--out", tmp_path / "o"])
+    # a width that text's precision probe would train a few steps of before the run
+    result = run_cli([command, data, "--hidden", "200", "--epochs", "1", "--device", "cpu",
+                      "--out", tmp_path / "o"])
     assert result.exit_code == 2, result.stderr
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: --hidden 64") and "choose a smaller model" in last
+    assert last.startswith("error: --hidden 200") and "choose a smaller model" in last
     assert not (tmp_path / "o" / "best.safetensors").exists()

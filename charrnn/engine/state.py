@@ -58,7 +58,8 @@ def _history_entry(entry) -> bool:
     """One epoch's record as Trainer writes it: counts, and losses that are numbers or None."""
     def number(x, none_ok=False):
         return (x is None and none_ok) or (isinstance(x, (int, float)) and not isinstance(x, bool))
-    return (isinstance(entry, dict) and number(entry.get("epoch")) and number(entry.get("step"))
+    return (isinstance(entry, dict) and number(entry.get("epoch"))
+            and number(entry.get("step"), True)  # format 1's series runs wrote none
             and number(entry.get("train_loss"), True) and number(entry.get("val_loss"), True))
 
 
@@ -112,6 +113,10 @@ def check_optimizer_state(sd: dict, params: list) -> None:
             value = entry.get(key)
             if not torch.is_tensor(value) or value.shape != params[idx].shape:
                 raise ValueError(f"parameter {idx}'s {key} is missing or has the wrong shape")
+        step = entry.get("step")
+        if not ((torch.is_tensor(step) and step.numel() == 1)
+                or (isinstance(step, (int, float)) and not isinstance(step, bool))):
+            raise ValueError(f"parameter {idx}'s step is not one number")
     for group in sd["param_groups"]:
         betas = group.get("betas")
         if not (isinstance(betas, tuple) and len(betas) == 2

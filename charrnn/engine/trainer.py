@@ -118,7 +118,11 @@ class Trainer:
     def _restore(self, ckpt: checkpoint.Checkpoint) -> None:
         try:
             self._restore_run(ckpt)
+        except torch.OutOfMemoryError:
+            raise
         except (ValueError, TypeError, KeyError, IndexError, OverflowError, RuntimeError) as e:
+            if "out of memory" in str(e) or "can't allocate memory" in str(e):
+                raise  # a valid run on a full device, reported as such (cli)
             raise CharrnnError(f"--resume {ckpt.path}: its run state (optimizer, position, "
                                f"history or random state) is damaged or edited: "
                                f"{str(e).splitlines()[0][:200] if str(e) else type(e).__name__}"
@@ -136,12 +140,14 @@ class Trainer:
             try:
                 if len(sd["param_groups"]) != len(self.optimizer.param_groups):
                     raise ValueError("another grouping")
+                check_optimizer_state(sd, params)  # the fused kernels trust every shape
                 self.optimizer.load_state_dict(sd)
-            except ValueError:  # another grouping of the parameters
+            except ValueError as e:
+                if str(e) != "another grouping" and "parameter group" not in str(e):
+                    raise
                 raise CharrnnError(f"--resume {ckpt.path}: that run trained with --weight-decay "
                                    f"{ckpt.meta['train'].get('weight_decay', 0):g}; weight decay "
                                    f"cannot be turned on or off in a resumed run") from None
-            check_optimizer_state(sd, params)
         self.state = RunState.from_meta(ckpt.meta)
         self.carry = restored_carry(ckpt, self.state, self.windows, self.cfg.batch_size,
                                     self.model_cfg.cell, self.device, self.world)

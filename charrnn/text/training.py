@@ -200,8 +200,8 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
                      resume: Path | None, quiet: bool, init_from: Path | None = None
                      ) -> TrainingSetup:
     from charrnn.distributed import from_main, init_world
-    from charrnn.runtime import (PROBES, autocast_factory, resolve_device, resolve_precision,
-                                 setup_device)
+    from charrnn.runtime import (PROBES, autocast_factory, check_fits_in_memory, resolve_device,
+                                 resolve_precision, setup_device)
     from charrnn.text.corpus import load_corpus
     from charrnn.text.data import Vocab, corpus_name
     from charrnn.text.sizing import measure_chars_per_sec, precision_speeds
@@ -237,6 +237,7 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
     measured: dict[int, float] = {}
 
     def speed(cfg: ModelConfig, batch: int, seq_len: int) -> float:
+        check_fits_in_memory(cfg, device)  # before the probes train a few steps of it
         precision = resolve_precision(  # auto on CPU: bf16 where this shape trains faster in it
             options.get("precision") or "auto", device, cfg.hidden_size,
             measure=lambda: precision_speeds(cfg, batch, seq_len, device))
