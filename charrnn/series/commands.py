@@ -70,10 +70,12 @@ def series_configs(options: dict, resumed: dict | None):
                 raise CharrnnError(f"--{key} {given[key]}: the resumed model was trained with "
                                    f"{trained}; it comes from the checkpoint (drop the option, "
                                    f"or train a new model)")
-        if task.retrain and not resumed.get("epoch"):
-            raise CharrnnError("--resume: validation kept no epoch of this run's network (the "
-                               "baseline and linear model forecast), so there is nothing to go "
-                               "on from; train a new model instead")
+        if task.retrain and not resumed.get("epoch") and not resumed.get("step"):
+            raise CharrnnError("--resume: validation kept no epoch of this run's network (it "
+                               "forecasts with its baseline" + (" and linear model" if task.linear
+                               not in ("none", "") else "") + "), so nothing was trained to go "
+                               "on from; train a new model (more --epochs, or --no-retrain to "
+                               "keep a validated run that can be resumed)")
         train = replace(from_dict(TrainConfig, resumed["train"]), max_steps=None, time_budget=None)
         return model_cfg, replace(train, **train_fields), task
     model = {k: given.get(k, v) for k, v in SERIES_MODEL.items()}

@@ -73,7 +73,7 @@ def parse_table(text: str, name: str) -> Table:
     if not any(_number_like(c, delimiter) for c in first) and not all(map(_parse_date, first)):
         names, rows, lines = first, rows[1:], lines[1:]
     else:
-        from_comment = [[c.strip() for c in row] for row in _split(comments, delimiter, name)]
+        from_comment = [[c.strip() for c in row] for row in _split_rows(comments, delimiter, name)[0]]
         names = next((c for c in reversed(from_comment) if len(c) == len(first) and all(c)),
                      [f"col{j + 1}" for j in range(len(first))])
     notes: list[str] = []
@@ -94,10 +94,6 @@ def parse_table(text: str, name: str) -> Table:
     if not rows:
         raise CharrnnError(f"data {name}: no data rows")
     return Table(name, names, rows, lines, notes, delimiter)
-
-
-def _split(lines: list[str], delimiter: str, name: str) -> list[list[str]]:
-    return _split_rows(lines, delimiter, name)[0]
 
 
 def _split_rows(lines: list[str], delimiter: str, name: str) -> tuple[list[list[str]], list[int]]:

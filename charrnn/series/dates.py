@@ -213,17 +213,18 @@ def _dm_order(table_name: str, col: str, cells: list[str], lines: list[int]) -> 
         if b > 12 and second is None:
             second = (line, cell)
     if first and second:
-        raise CharrnnError(f"data {table_name}: line {second[0]}, column {col}: {second[1]!r} "
-                           f"reads as MM/DD/YYYY but line {first[0]} {first[1]!r} as DD/MM/YYYY")
+        raise CharrnnError(f"data {table_name}: line {second[0]}, column {col}: "
+                           f"{shown_cell(second[1])} reads as MM/DD/YYYY but line {first[0]} "
+                           f"{shown_cell(first[1])} as DD/MM/YYYY")
     if first:
         return "dmy"
     if second:
         return "mdy"
     if any((m := _SHAPES["dm"].fullmatch(c)) and m.group("a") != m.group("b") for c in cells):
         example = next(c for c in cells if _SHAPES["dm"].fullmatch(c))
-        raise CharrnnError(f"data {table_name}: column {col} is ambiguous: dates like {example!r} "
-                           f"read as DD/MM/YYYY or MM/DD/YYYY and no row decides (no day above "
-                           f"12); write them as YYYY-MM-DD")
+        raise CharrnnError(f"data {table_name}: column {col} is ambiguous: dates like "
+                           f"{shown_cell(example)} read as DD/MM/YYYY or MM/DD/YYYY and no row "
+                           f"decides (no day above 12); write them as YYYY-MM-DD")
     return "mdy"
 
 
@@ -252,7 +253,7 @@ def _read_dates(table_name: str, col: str, family: str, cells: list[str],
         elif bool(date.style.get("aware")) != bool(aware[2]):
             raise CharrnnError(f"data {table_name}: line {line}, column {col}: {shown_cell(cell)} "
                                f"{'has' if date.style.get('aware') else 'has no'} UTC offset, "
-                               f"but line {aware[0]} {aware[1]!r} "
+                               f"but line {aware[0]} {shown_cell(aware[1])} "
                                f"{'has' if aware[2] else 'has none'}")
         out.append(date)
     return out

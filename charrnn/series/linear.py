@@ -80,9 +80,12 @@ def solver(coder, w):
 
     Where the windows are fewer than the inputs, the ridge is solved in its dual: the N x N
     system of the centred windows' inner products, not the D x D one of the normal equations,
-    the same weights (the constant, unpenalised, is the centred means' difference). A CSV of
-    2,000 columns has 14,000 inputs in a 7-row window: its D x D solves ran past 10 minutes on
-    a few dozen windows."""
+    the same weights for any positive penalty (the constant, unpenalised, is the centred
+    means' difference). A CSV of 2,000 columns has 14,000 inputs in a 7-row window: its D x D
+    solves ran past 10 minutes on a few dozen windows. At penalty 0 (--linear 0) such a fit
+    is underdetermined: the dual gives the least-norm fit with the constant free, the limit of
+    the ridge as its penalty shrinks (the normal equations' least squares shrank the constant
+    too)."""
     n = len(w.y)
     inputs = design(coder, take(w, 0, 1)).shape[1] - 1 if n else 0
     if not 0 < n < inputs:

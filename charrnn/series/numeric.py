@@ -26,7 +26,7 @@ def shown_cell(cell: str, limit: int = 40) -> str:
     open glued the rest of the file into one cell."""
     shown = repr(cell) if len(cell) <= limit else (
         f"{cell[:limit]!r}... ({len(cell):,} characters)")
-    return shown + (" (a quote opened there runs on over the lines after it)"
+    return shown + (" (a quoted cell over several lines: is a quote left open?)"
                     if "\n" in cell else "")
 
 
