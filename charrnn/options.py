@@ -68,14 +68,26 @@ def _option(*names, help: str, **kw):
     return typer.Option(*names, help=help, **kw)
 
 
+def _path(value) -> Path:
+    """A path option as given: an empty one reads as the current folder (Path(""))."""
+    if isinstance(value, Path):
+        return value
+    if not str(value).strip():
+        raise typer.BadParameter("an empty name; give a file or folder (. for this one)")
+    return Path(value)
+
+
+PATH = {"parser": _path, "metavar": "PATH"}
+
+
 # ---------------------------------------------------------------------- shared by every command
 DeviceOpt = Annotated[Device, _option("--device", help="Where to run.")]
 JsonOut = Annotated[bool, _option("--json", help="JSON on stdout instead of text.")]
 Quiet = Annotated[bool, _option("--quiet", "-q", help="No progress or notes on stderr.")]
-Ckpt = Annotated[Path, _option("--ckpt", help="Checkpoint file, or a folder (its best.safetensors, else last).")]
-Out = Annotated[Optional[Path], _option("--out", "-o", help="Checkpoint folder [default: checkpoints/<data name>].")]
-Resume = Annotated[Optional[Path], _option("--resume", help="Continue from this checkpoint (file, or a folder: its last).")]
-InitFrom = Annotated[Optional[Path], _option("--init-from", help="Fine-tune: start a new run from this text checkpoint's weights (file, or a folder: its best); characters are matched by identity.")]
+Ckpt = Annotated[Path, _option("--ckpt", **PATH, help="Checkpoint file, or a folder (its best.safetensors, else last).")]
+Out = Annotated[Optional[Path], _option("--out", "-o", **PATH, help="Checkpoint folder [default: checkpoints/<data name>].")]
+Resume = Annotated[Optional[Path], _option("--resume", **PATH, help="Continue from this checkpoint (file, or a folder: its last).")]
+InitFrom = Annotated[Optional[Path], _option("--init-from", **PATH, help="Fine-tune: start a new run from this text checkpoint's weights (file, or a folder: its best); characters are matched by identity.")]
 Seed = Annotated[Optional[int], _option("--seed", min=0, max=SEED_MAX, help="Random seed; a CPU run repeats bit for bit [default: 1234].")]
 SampleSeed = Annotated[Optional[int], _option("--seed", min=0, max=SEED_MAX, help="Same seed, same text.")]
 

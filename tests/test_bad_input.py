@@ -126,6 +126,7 @@ CASES = [
     ("zero save-every", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--save-every", "0"], None, "--save-every")),
     ("unknown device", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--device", "tpu"], None, "--device")),
     ("cuda without a GPU", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--device", "cuda"], None, "CUDA") if not torch.cuda.is_available() else pytest.skip("has CUDA")),
+    ("out empty", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--max-steps", "1", "--out", ""], None, "--out")),
     ("out a symlink loop", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--out", _loop(t)], None, "cannot be followed")),
     ("out holding a folder named best.safetensors", lambda t, c: (TRAIN + [CORPORA / "ship.txt", "--max-steps", "1", "--out", _folder(t / "o" / "best.safetensors").parent], None, "is a folder")),
     ("sample a symlink loop", lambda t, c: (["sample", "--ckpt", _loop(t)], None, "symbolic link")),
@@ -245,6 +246,9 @@ SERIES_CASES = [
     ("forecast window 0", lambda t, s: (["forecast", "--ckpt", _crafted(s, t, lambda h, m: m["task"].update(window=0)), _csv(t, GOOD_CSV)], None, "window")),
     ("eval season 1", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["task"].update(season=1)), _csv(t, GOOD_CSV)], None, "season")),
     ("train-series resume with another --val-frac", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--resume", s, "--val-frac", "0.45"], None, "the split comes from the checkpoint")),
+    ("train-series the target as a --future column", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--target", "close", "--future", "close"], None, "the target cannot be a column known in advance")),
+    ("train-series --retrain with --target-mode level", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--target-mode", "level", "--retrain"], None, "--retrain")),
+    ("train-series --out empty", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--out", ""], None, "--out")),
     ("eval a text file of one line", lambda t, s: (["eval", "--ckpt", s, CORPORA / "ship.txt"], None, "one line, read as the header")),
     ("eval malformed smoothed baseline", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["coder"].update(baseline="smoothed:fast", season=2)), _csv(t, GOOD_CSV)], None, "smoothed:ALPHA,GAMMA,BETA")),
 ]

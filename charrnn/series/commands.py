@@ -83,6 +83,9 @@ def series_configs(options: dict, resumed: dict | None):
         model["hidden"] = given.get("hidden", LECTURE_HIDDEN)
         train_fields.setdefault("val_frac", LECTURE_VAL_FRAC)
     retrain = options.get("retrain")  # --no-retrain is False, which given_options drops
+    if retrain and given.get("target_mode") == "level":
+        raise CharrnnError("--retrain: a --target-mode level model (the lecture's) is not "
+                           "trained again on the validation windows; drop --retrain")
     new_run = {"linear": "auto",
                "retrain": given.get("target_mode") != "level" if retrain is None else retrain}
     task = SeriesConfig(**{**new_run, **{k: given[k] for k in SERIES_TASK_OPTIONS if k in given}},

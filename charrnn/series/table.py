@@ -85,6 +85,9 @@ def select(table: Table, target: str | None, features: list[str] | None,
     if target:
         column = _column(table, kinds, target, asked[0])
         shown_target = target.strip() if trained else column
+        if column in future_columns:  # the model would read the value it is to forecast
+            raise CharrnnError(f"--future {column}: the target cannot be a column known in "
+                               f"advance; --future names inputs whose future values you supply")
     else:
         column = (usable or [None])[-1]
         if column is None:
