@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 
 from charrnn.errors import CharrnnError
-from charrnn.info_text import epoch_text, plain_lines, print_rich
+from charrnn.info_text import epoch_text, no_history_reason, plain_lines, print_rich
 from charrnn.plotting import check_plot_path, pyplot, save_png
 
 
@@ -169,8 +169,9 @@ def write_plot(c: dict, path: Path) -> None:
     """Train and validation loss per epoch, the best epoch marked."""
     history = c["history"]
     if not history:
-        raise CharrnnError(f"--plot {path}: {c['path']} holds no history (written before any "
-                           f"epoch ended); nothing to plot (a folder's last: --last)")
+        raise CharrnnError(f"--plot {path}: {c['path']} holds no history: "
+                           f"{no_history_reason(c).removeprefix('none: ').removeprefix('none ')}; "
+                           f"nothing to plot (a folder's last: --last)")
     plt = pyplot()
     x = [h["epochs_done"] for h in history]
     fig, ax = plt.subplots(figsize=(8, 4.5))

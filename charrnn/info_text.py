@@ -78,7 +78,7 @@ def facts(c: dict) -> list[tuple[str, str]]:
     rows.append(("device", c["device"] or "not recorded"))
     best = c["best"]
     if best is None:
-        rows.append(("best", _none_yet(c)))
+        rows.append(("best", no_history_reason(c)))
     elif best["step"] is None and best["epoch"] == 0:
         rows.append(("best", f"the untrained model, {best['on']} loss "
                              f"{loss_text(kind, best['loss'])}"))
@@ -95,10 +95,12 @@ def _printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
-def _none_yet(c: dict) -> str:
-    if c["config"]["task"].get("retrain") and not c["steps"]:  # series.retrain.train_beside
-        return ("none: validation kept no epoch of the network, so none was trained again (the "
-                "baseline and linear model forecast)")
+def no_history_reason(c: dict) -> str:
+    task = c["config"]["task"]
+    if task.get("retrain") and not c["steps"]:  # series.retrain.train_beside
+        linear = " and linear model" if task.get("linear") not in (None, "", "none") else ""
+        return (f"none: validation kept no epoch of the network, so none was trained again (it "
+                f"forecasts with its baseline{linear})")
     return "none yet (written before any epoch ended)"
 
 
@@ -170,7 +172,7 @@ def plain_lines(c: dict) -> list[str]:
     history = c["history"]
     lines.append("")
     if not history:
-        lines.append(f"history: {_none_yet(c)}")
+        lines.append(f"history: {no_history_reason(c)}")
         return lines
     lines.append(f"history ({len(history)} entries; * best)")
     table = [HEADERS] + [["..."] + [""] * 4 if h is None else _row_cells(c["kind"], h)
@@ -199,7 +201,7 @@ def print_rich(c: dict, console) -> None:
     console.print(facts_table)
     history = c["history"]
     if not history:
-        console.print(f"history: {_none_yet(c)}")
+        console.print(f"history: {no_history_reason(c)}")
         return
     table = Table(title=f"history ({len(history)} entries; * best)", title_justify="left")
     for i, name in enumerate(HEADERS):

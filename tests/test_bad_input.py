@@ -249,6 +249,7 @@ SERIES_CASES = [
     ("train-series the target as a --future column", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--target", "close", "--future", "close"], None, "the target cannot be a column known in advance")),
     ("train-series --retrain with --target-mode level", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--target-mode", "level", "--retrain"], None, "--retrain")),
     ("train-series --out empty", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--out", ""], None, "--out")),
+    ("train-series an empty last target without --fill", lambda t, s: (["train-series", _csv(t, GOOD_CSV + "\n2020-01-29,30.5,\n")], None, "empty after the last value; --fill fills gaps between values only")),
     ("eval a text file of one line", lambda t, s: (["eval", "--ckpt", s, CORPORA / "ship.txt"], None, "one line, read as the header")),
     ("eval malformed smoothed baseline", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m["coder"].update(baseline="smoothed:fast", season=2)), _csv(t, GOOD_CSV)], None, "smoothed:ALPHA,GAMMA,BETA")),
 ]

@@ -187,3 +187,12 @@ def test_names_from_the_metadata_reach_the_terminal_escaped(hihello_ckpt, tmp_pa
     result = run_cli(["info", "--ckpt", crafted])
     assert result.exit_code == 0, result.stderr
     assert "\x1b" not in result.stdout and "evil\\x1b[31mred\\nnext" in result.stdout
+
+
+def test_plot_of_a_run_that_kept_no_epoch_says_why(tmp_path):
+    result = run_cli(["train-series", STOCK_CSV, "--newest-first", "--epochs", "3", "--hidden",
+                      "5", "--out", tmp_path / "s", "--quiet"])
+    assert result.exit_code == 0, result.stderr
+    result = run_cli(["info", "--ckpt", tmp_path / "s", "--plot", tmp_path / "s.png"])
+    assert result.exit_code == 2
+    assert "validation kept no epoch" in result.stderr and "before any" not in result.stderr

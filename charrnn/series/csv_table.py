@@ -73,7 +73,8 @@ def parse_table(text: str, name: str) -> Table:
     if not any(_number_like(c, delimiter) for c in first) and not all(map(_parse_date, first)):
         names, rows, lines = first, rows[1:], lines[1:]
     else:
-        from_comment = [[c.strip() for c in row] for row in _split_rows(comments, delimiter, name)[0]]
+        from_comment = [[c.strip() for c in row]
+                        for row in _split_rows(comments, delimiter, name)[0]]
         names = next((c for c in reversed(from_comment) if len(c) == len(first) and all(c)),
                      [f"col{j + 1}" for j in range(len(first))])
     notes: list[str] = []

@@ -233,8 +233,8 @@ def _read_dates(table_name: str, col: str, family: str, cells: list[str],
     """Every cell of the date column, or an error naming the line and cell."""
     if family == "bad":
         line, cell = next((ln, c) for c, ln in zip(cells, lines) if not _is_missing(c))
-        raise CharrnnError(f"data {table_name}: line {line}, column {col}: {shown_cell(cell)} is not a date "
-                           f"(read: {_FORMAT_HELP})")
+        raise CharrnnError(f"data {table_name}: line {line}, column {col}: {shown_cell(cell)} "
+                           f"is not a date (read: {_FORMAT_HELP})")
     order = _dm_order(table_name, col, cells, lines) if family == "dm" else "mdy"
     out, aware = [], None
     for cell, line in zip(cells, lines):
@@ -245,8 +245,9 @@ def _read_dates(table_name: str, col: str, family: str, cells: list[str],
         try:
             date = _read_date(family, cell, order)
         except (ValueError, OverflowError):
-            raise CharrnnError(f"data {table_name}: line {line}, column {col}: {shown_cell(cell)} is not a "
-                               f"valid date (the column reads as {_FAMILY_NAMES[family]})"
+            raise CharrnnError(f"data {table_name}: line {line}, column {col}: "
+                               f"{shown_cell(cell)} is not a valid date (the column reads as "
+                               f"{_FAMILY_NAMES[family]})"
                                ) from None
         if aware is None:
             aware = (line, cell, date.style.get("aware"))

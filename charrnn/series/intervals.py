@@ -100,8 +100,9 @@ def quantiles(cal: dict, level: float, steps: int) -> np.ndarray:
     """(steps,) half-widths, in the calibration's space, for steps 1..steps ahead."""
     rows = cal["residuals_per_step"]
     if steps > len(rows):
-        raise CharrnnError(f"--level {level:.10g}: intervals are calibrated for steps 1..{len(rows)} "
-                           f"(the model's --horizon); ask for at most --steps {len(rows)}")
+        raise CharrnnError(f"--level {level:.10g}: intervals are calibrated for steps "
+                           f"1..{len(rows)} (the model's --horizon); ask for at most --steps "
+                           f"{len(rows)}")
     out = []
     for row in rows[:steps]:
         n = len(row)

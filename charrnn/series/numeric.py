@@ -123,6 +123,13 @@ def _number_style(table_name: str, delimiter: str, col: str, cells: list[str],
 LARGEST = 1e302
 
 
+def _edge_advice(where: str) -> str:
+    """For an empty cell with no value on one side: nothing to interpolate from."""
+    return (f"{where} value; --fill fills gaps between values only: remove the row or give the "
+            f"value" + (" (rows after the last target value are forecast rows with --future)"
+                        if where.startswith("after") else ""))
+
+
 def _to_numbers(table_name: str, delimiter: str, col: str, cells: list[str], lines: list[int],
                 fill: bool, notes: list, trained: bool = False) -> np.ndarray:
     """`trained`: the options are a trained model's (eval, forecast), which has no --fill."""
@@ -134,23 +141,30 @@ def _to_numbers(table_name: str, delimiter: str, col: str, cells: list[str], lin
         value = _parse_number(cell, style)
         if value is not None:
             if not math.isfinite(value):
-                raise CharrnnError(f"data {name}: line {line}, column {col}: {shown_cell(cell)} is not "
-                                   f"finite")
+                raise CharrnnError(f"data {name}: line {line}, column {col}: "
+                                   f"{shown_cell(cell)} is not finite")
             if abs(value) > LARGEST:
-                raise CharrnnError(f"data {name}: line {line}, column {col}: {shown_cell(cell)} is too "
-                                   f"large: beyond ±{LARGEST:g} the fit's sums overflow; "
-                                   f"rescale the column")
+                raise CharrnnError(f"data {name}: line {line}, column {col}: "
+                                   f"{shown_cell(cell)} is too large: beyond ±{LARGEST:g} the "
+                                   f"fit's sums overflow; rescale the column")
             out[i] = value
         elif _is_missing(cell):
             gaps.append(i)
             if not fill:
                 what = "empty" if cell == "" else f"missing ({shown_cell(cell)})"
+                before = any(not _is_missing(c) for c in cells[:i])
+                after = any(not _is_missing(c) for c in cells[i + 1:])
+                if not (before and after):  # no gap --fill could fill
+                    where = "after the last" if before else "before the first"
+                    raise CharrnnError(f"data {name}: line {line}, column {col}: {what} "
+                                       f"{_edge_advice(where)}")
                 how = (" (the model was trained without --fill, which interpolates gaps)"
                        if trained else " or pass --fill to interpolate gaps")
                 raise CharrnnError(f"data {name}: line {line}, column {col}: {what}; fix the "
                                    f"file{how}")
         else:
-            raise CharrnnError(f"data {name}: line {line}, column {col}: {shown_cell(cell)} is not a number")
+            raise CharrnnError(f"data {name}: line {line}, column {col}: {shown_cell(cell)} is not "
+                               f"a number")
     if gaps:
         known = np.setdiff1d(np.arange(len(cells)), gaps)
         if len(known) == 0:
@@ -158,11 +172,8 @@ def _to_numbers(table_name: str, delimiter: str, col: str, cells: list[str], lin
         edge = next((i for i in (gaps[0], gaps[-1]) if i < known[0] or i > known[-1]), None)
         if edge is not None:  # nothing to interpolate from on one side: a value made up
             where = "before the first" if edge < known[0] else "after the last"
-            raise CharrnnError(f"data {name}: line {lines[edge]}, column {col}: empty {where} "
-                               f"value; --fill fills gaps between values only: remove the row or "
-                               f"give the value" + (" (rows after the last target value are "
-                                                    "forecast rows with --future)"
-                                                    if where.startswith("after") else ""))
+            raise CharrnnError(f"data {name}: line {lines[edge]}, column {col}: empty "
+                               f"{_edge_advice(where)}")
         out[gaps] = np.interp(gaps, known, out[known])  # linear between the values around
         notes.append(f"note: filled {len(gaps)} gap(s) in column {col} by linear interpolation")
     return out
