@@ -127,6 +127,15 @@ def test_series_of_another_file_are_named_and_skipped(trained, tmp_path):
     assert "newcomer" not in result.stdout
 
 
+def test_series_of_the_model_missing_from_the_file_are_named(trained, tmp_path):
+    folder, data, _ = trained
+    fewer = tmp_path / "fewer.csv"
+    fewer.write_text("".join(line for line in data.read_text().splitlines(keepends=True)
+                             if "shop-1," not in line))
+    result = ok(run_cli(["forecast", "--ckpt", folder / "m", fewer]))
+    assert "of the model's series not in the data: shop-1" in result.stderr
+
+
 def test_info_reads_a_panel_checkpoint(trained):
     folder, _, _ = trained
     result = ok(run_cli(["info", "--ckpt", folder / "m" / "best.safetensors", "--json"]))

@@ -257,6 +257,10 @@ def members(meta: dict, panel: Panel, notes: list) -> list[Member]:
     if unknown:
         notes.append(f"note: {len(unknown)} series not in the model, skipped: "
                      f"{', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}")
+    absent = [key for key in stored if key not in panel.ids]
+    if absent:  # scored or forecast without them: said, as the unknown ones are
+        notes.append(f"note: {len(absent)} of the model's series not in the data: "
+                     f"{', '.join(absent[:5])}{' ...' if len(absent) > 5 else ''}")
     if not out:
         raise CharrnnError(f"data {panel.name}: none of its series ({', '.join(panel.ids[:5])}) "
                            f"is one the model was trained on")
