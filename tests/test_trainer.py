@@ -218,3 +218,10 @@ def test_patience_stops_an_overfitting_run_and_keeps_the_best_epoch(tmp_path):
     best = min(epochs, key=lambda r: r["val_loss"])
     assert end["best_epoch"] == best["epoch"] == epochs[-1]["epoch"] - 2
     assert checkpoint.load(tmp_path / "best.safetensors").meta["epoch"] == best["epoch"]
+
+
+def test_patience_without_validation_text_is_noted(tmp_path):
+    result = run_cli(["train-text", CORPORA / "ship.txt", "--hidden", "8", "--epochs", "2",
+                      "--patience", "2", "--out", tmp_path])  # under 1,000 chars: --val-frac 0
+    assert result.exit_code == 0, result.stderr
+    assert "note: --patience 2" in result.stderr and "will not stop early" in result.stderr

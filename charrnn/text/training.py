@@ -255,6 +255,10 @@ def prepare_training(corpus: str, out: Path | None, options: dict, device_name: 
                       text_cfg.sliding)
     if world.distributed and text_cfg.sliding:
         raise CharrnnError("--sliding trains in one process; run it without torchrun")
+    if train_cfg.patience and data.val_ids is None and not quiet and world.is_main:
+        print(f"note: --patience {train_cfg.patience} counts epochs without a better validation "
+              f"loss, and this run holds out no validation text (--val-frac "
+              f"{train_cfg.val_frac:g}): it will not stop early", file=sys.stderr)
     # measured once the data is known to be good, so a refused run measures nothing
     precision = resolve_precision(
         train_cfg.precision, device, model_cfg.hidden_size,
