@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from charrnn import checkpoint
 from conftest import run_cli
 from charrnn.series.panel import load_panel
 from test_series_cli import retrained_epochs
@@ -134,6 +135,25 @@ def test_series_of_the_model_missing_from_the_file_are_named(trained, tmp_path):
                              if "shop-1," not in line))
     result = ok(run_cli(["forecast", "--ckpt", folder / "m", fewer]))
     assert "of the model's series not in the data: shop-1" in result.stderr
+
+
+def test_a_series_of_forecast_rows_only_is_named_and_skipped(trained, tmp_path):
+    """Its target column is empty: it was typed text, and every command failed with 'the
+    column holds no values', naming neither the series nor why."""
+    folder, data, _ = trained
+    extra = tmp_path / "extra.csv"
+    lines = data.read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[-1].split(",")
+    row[header.index("store")] = "newshop"
+    row[header.index("sales")] = ""
+    extra.write_text("\n".join(lines + [",".join(row)]) + "\n")
+    for command in ("forecast", "eval"):
+        result = ok(run_cli([command, "--ckpt", folder / "m", extra]))
+        assert "1 series without a sales value, skipped: newshop" in result.stderr
+    ok(run_cli(["train-series", extra, "--id", "store", "--target", "sales", "--features",
+                "sales", "--out", tmp_path / "t", *SMALL]))
+    assert "newshop" not in checkpoint.load(tmp_path / "t", kind="series").meta["panel"]["series"]
 
 
 def test_info_reads_a_panel_checkpoint(trained):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from charrnn.config import SeriesConfig
 from charrnn.errors import CharrnnError
 from charrnn.series.prepare import Prepared, check_split, model_rows, prepare, rebuild
+from charrnn.series.numeric import _is_missing
 from charrnn.series.table import Series, Table, read_table, select
 from charrnn.series.panel_task import PanelTask, series_calibration
 
@@ -68,15 +69,25 @@ def load_panel(source: str, id_column: str, target: str | None, features: list[s
     if target is None:  # the last numeric column of the whole file, as for one series
         target = _default_target(whole, future or [], table.names[j])
     notes = list(table.notes)
-    series = []
+    series, ids, empty = [], [], []
+    t = next((k for k, n in enumerate(names) if n.strip() == target.strip()), None)
     for key, rows in groups.items():
+        if t is not None and all(_is_missing(whole.rows[i][t]) for i in rows):
+            empty.append(key)  # no history (rows to forecast only): nothing to read
+            continue
         part = Table(f"{table.name} [{table.names[j]}={key}]", names,
                      [whole.rows[i] for i in rows], [table.lines[i] for i in rows], [],
                      table.delimiter)
         s = select(part, target, features, fill=fill, trained=trained, future=future)
         notes += [n for n in s.notes if n not in notes]
         series.append(s)
-    return Panel(table.name, table.names[j], list(groups), series, notes)
+        ids.append(key)
+    if empty:
+        notes.append(f"note: {len(empty)} series without a {target} value, skipped: "
+                     f"{', '.join(empty[:5])}{' ...' if len(empty) > 5 else ''}")
+    if not series:
+        raise CharrnnError(f"data {table.name}: no series has a {target} value")
+    return Panel(table.name, table.names[j], ids, series, notes)
 
 
 def _default_target(table: Table, future: list[str], id_column: str) -> str:
