@@ -167,8 +167,6 @@ def test_a_panel_run_resumes(tmp_path):
     args = ["train-series", data, "--id", "store", "--hidden", "6", "--device", "cpu", "--quiet"]
     ok(run_cli(args + ["--epochs", "10", "--out", tmp_path / "m"]))
     ok(run_cli(["train-series", data, "--resume", tmp_path / "m", "--epochs", "20", "--quiet"]))
-    from charrnn import checkpoint
-
     meta = checkpoint.load(tmp_path / "m", kind="series", prefer="last").meta
     assert meta["task"]["id_column"] == "store" and set(meta["panel"]["series"]) == {
         "shop-0", "shop-1"}
