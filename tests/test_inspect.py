@@ -452,3 +452,20 @@ def test_bad_models(other_ckpts, quotes_model, tmp_path):
     ok = inspect_json("--ckpt", gru, data, "--find", "--unit", "1:3")
     assert ok["per_char"][-1] == {"char": "z", "known": False, "loss": None, "value": None}
     assert ok["find"][list(ins.FEATURES).index("upper")]["units"] == []  # absent: no r
+
+
+def test_html_onto_the_file_on_stdin_is_refused(hihello_ckpt, tmp_path):
+    """`inspect --html F - < F` replaced the text it was reading (a path is compared already)."""
+    import os
+    import subprocess
+    import sys
+
+    page = tmp_path / "in.html"
+    page.write_text("hihello hello\n")
+    with open(page) as stdin:
+        result = subprocess.run([sys.executable, "-m", "charrnn", "inspect", "--ckpt",
+                                 str(hihello_ckpt), "--html", str(page), "-"], stdin=stdin,
+                                capture_output=True, text=True, timeout=120,
+                                env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 2 and "the file on stdin" in result.stderr
+    assert page.read_text() == "hihello hello\n"

@@ -1,4 +1,6 @@
 """`charrnn inspect`: the options, parsed; the work is in the package charrnn/text/inspect/."""
+import os
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, List, Optional
@@ -143,3 +145,15 @@ def _check_page_path(path: Path, data: str) -> None:
         raise CharrnnError(f"--html {path}: the folder {path.parent} does not exist")
     if data != "-" and path.resolve() == Path(data).resolve():
         raise CharrnnError(f"--html {path}: that is the text being read; name another file")
+    if data == "-" and path.exists() and _same_file(path, sys.stdin):
+        raise CharrnnError(f"--html {path}: that is the file on stdin, the text being read; "
+                           f"name another file")
+
+
+def _same_file(path: Path, stream) -> bool:
+    """Whether `stream` reads `path` (`inspect ... --html F - < F` replaced its input)."""
+    try:
+        mine, theirs = os.fstat(stream.fileno()), path.stat()
+    except (OSError, ValueError, AttributeError):  # no descriptor (a test's stream)
+        return False
+    return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
