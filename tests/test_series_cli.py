@@ -227,6 +227,16 @@ def test_a_seasonal_series_gets_the_mean_of_the_two_best_candidates(tmp_path):
     assert again["coder"]["baseline"] == meta["coder"]["baseline"]
 
 
+def test_a_mean_baselines_penalty_given_again_on_resume_is_accepted(tmp_path):
+    """--linear 0 is stored once per part ('0.0+0.0'); the same option on resume was refused."""
+    data = seasonal_csv(tmp_path / "monthly.csv", n=240)
+    train(data, tmp_path / "c", *FAST, "--no-retrain", "--linear", "0")
+    assert checkpoint.load(tmp_path / "c", kind="series").meta["task"]["linear"] == "0.0+0.0"
+    train(data, tmp_path / "c", "--resume", tmp_path / "c", "--linear", "0", "--epochs", "7")
+    clean_error(run("train-series", data, "--resume", tmp_path / "c", "--linear", "1",
+                    "--epochs", "8"), "--linear", "'0.0+0.0'")
+
+
 def test_a_short_seasonal_series_gets_the_mean_of_the_candidates(tmp_path):
     """72 monthly rows leave 10 validation windows: auto averages the candidates instead of
     choosing, says so, names the smoothed part in the checkpoint; eval scores the model beside

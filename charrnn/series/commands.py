@@ -58,10 +58,13 @@ def series_configs(options: dict, resumed: dict | None):
         refuse_new_split(given, resumed["train"])
         task = from_dict(SeriesConfig, resumed["task"])
         for key in SERIES_TASK_OPTIONS + ("target", "features"):
-            if key in given and given[key] != getattr(task, key):
+            trained = getattr(task, key)
+            if key == "linear" and set(str(trained).split("+")) == {given.get(key)}:
+                continue  # a mean baseline's parts, each with the penalty given: "0.0+0.0"
+            if key in given and given[key] != trained:
                 flag = FLAGS.get(key, f"--{key.replace('_', '-')}")
                 raise CharrnnError(f"{flag}: the resumed model was trained "
-                                   f"with {getattr(task, key)!r}; what it reads comes from the "
+                                   f"with {trained!r}; what it reads comes from the "
                                    f"checkpoint (drop the option, or train a new model)")
         for key in ("season", "transform", "baseline"):  # auto resolved to what it chose
             trained = ("none" if key == "season" and not task.season
