@@ -208,3 +208,18 @@ def test_mase_uses_the_detected_season_whatever_baseline_the_model_corrects(tmp_
     scale = np.mean(np.abs(y[12:rows] - y[:rows - 12]))
     assert r["mase"] == pytest.approx(r["mae"] / scale, rel=1e-9)
     assert "seasonal_naive" in r["baselines"]
+
+
+def test_an_iterated_forecast_far_outside_the_training_values_is_noted(tmp_path):
+    """A trend carried on: 50 steps stay near the trained values, 2,000 leave them by more
+    than ten times their range, which the forecast says (it printed 3.7e23 without a word)."""
+    rng = np.random.default_rng(0)
+    values = np.arange(100) + rng.normal(0, 0.5, 100)
+    data = tmp_path / "trend.csv"
+    data.write_text("v\n" + "\n".join(f"{v:.3f}" for v in values) + "\n")
+    ok(run_cli(["train-series", data, "--out", tmp_path / "m", *SMALL]))
+    near = ok(run_cli(["forecast", "--ckpt", tmp_path / "m", data, "--steps", "50"]))
+    assert "times the training values' range" not in near.stderr
+    far = ok(run_cli(["forecast", "--ckpt", tmp_path / "m", data, "--steps", "2000"]))
+    assert "lies more than 10 times the training values' range" in far.stderr
+    assert float(far.stdout.splitlines()[-1].split(",")[-1]) > 1000

@@ -77,6 +77,24 @@ def finite(pred, series):
     return pred
 
 
+RUNAWAY = 10  # training ranges beyond the trained values: where an iterated forecast is noted
+
+
+def note_runaway(predictions: list[float], scaler, target: str) -> None:
+    """Iterated forecasts compound their errors: say where they leave the values the model
+    was trained on by RUNAWAY times those values' range (20,000 steps of a 60-row series
+    reached 3.7e23 without a word; a growing series' forecast a year ahead leaves the range
+    once, and is not meant)."""
+    low, span = scaler.column(target)
+    far = next((k for k, v in enumerate(predictions)
+                if not low - RUNAWAY * span <= v <= low + (1 + RUNAWAY) * span), None)
+    if far is not None:
+        note(f"note: from step {far + 1} the forecast, fed its own outputs, lies more than "
+             f"{RUNAWAY} times the training values' range ({low:.6g} to {low + span:.6g}) "
+             f"outside it; trust the first steps")
+
+
+
 # ---------------------------------------------------------------------- eval
 def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
              season: int | None, plot: Path | None, levels=None) -> None:
@@ -184,7 +202,12 @@ def forecast_values(model, cfg, scaler, coder, series, steps: int) -> list[float
     while len(predictions) < steps:  # iterate: each forecast becomes the last observed row
         with np.errstate(all="ignore"):  # values far from the training ones: said by finite
             w = last_window(known, features, coder, cfg.window, cfg.horizon)
-            new = finite(predict(model, w, coder), series)[0, : steps - len(predictions)]
+            out = predict(model, w, coder)
+        if predictions and not np.all(np.isfinite(out)):
+            raise CharrnnError(f"--steps {steps}: the forecast, fed its own outputs, is no "
+                               f"longer a finite number after step {len(predictions)}; ask for "
+                               f"fewer steps")
+        new = finite(out, series)[0, : steps - len(predictions)]
         predictions += new.tolist()
         if len(predictions) < steps:
             known = replace(known, values=np.concatenate([known.values, new[:, None]]),
@@ -210,6 +233,8 @@ def forecast(ckpt_path: Path, csv: str, steps: int, device_name: str, levels=Non
     model, cfg, scaler, coder = load_forecaster(ckpt, device_name)
     series = read_like_training(csv, cfg)
     predictions = forecast_values(model, cfg, scaler, coder, series, steps)
+    if steps > cfg.horizon:
+        note_runaway(predictions, scaler, series.target)
     dates = next_dates(series.dates, steps) if series.dates else None
     columns = [bounds for level in levels
                for bounds in intervals.bounds(np.asarray(predictions), cal, level)]
