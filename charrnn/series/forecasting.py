@@ -94,7 +94,6 @@ def note_runaway(predictions: list[float], scaler, target: str) -> None:
              f"outside it; trust the first steps")
 
 
-
 # ---------------------------------------------------------------------- eval
 def evaluate(ckpt, data: str, json_out: bool, device_name: str, all_rows: bool,
              season: int | None, plot: Path | None, levels=None) -> None:
