@@ -7,6 +7,7 @@ is touched, and older format versions are upgraded by an ordered table of migrat
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from dataclasses import dataclass
@@ -249,8 +250,12 @@ def _check_run_meta(header: dict, meta: dict) -> None:
     for key in ("epoch_loss_sum", "best_loss"):
         if not isinstance(meta.get(key) or 0.0, (int, float)):
             raise ValueError(f"{key} is not a number")
-    if not isinstance(meta.get("history", []), list):
-        raise ValueError("history is not a list")
+    elapsed = meta.get("elapsed", 0.0)
+    if not (isinstance(elapsed, (int, float)) and math.isfinite(elapsed) and elapsed >= 0):
+        raise ValueError("elapsed is not a number of seconds")
+    history = meta.get("history", [])
+    if not (isinstance(history, list) and all(_history_entry(h) for h in history)):
+        raise ValueError("history is not a list of epochs")
     optim = meta.get("optimizer")
     if optim is not None:
         groups = optim.get("param_groups") if isinstance(optim, dict) else None
@@ -264,6 +269,15 @@ def _check_run_meta(header: dict, meta: dict) -> None:
         if key.startswith("carry.") and (len(info["shape"]) != 3 or info["shape"][0] != cfg.num_layers
                                          or info["shape"][2] != cfg.hidden_size):
             raise ValueError(f"{key} does not fit the model")
+
+
+def _history_entry(entry) -> bool:
+    """One epoch's record as Trainer writes it: counts, and losses that are numbers or None."""
+    def number(x, none_ok=False):
+        return (x is None and none_ok) or (isinstance(x, (int, float)) and not isinstance(x, bool))
+    return (isinstance(entry, dict) and number(entry.get("epoch"))
+            and number(entry.get("step"), True)  # format 1's series runs wrote none
+            and number(entry.get("train_loss"), True) and number(entry.get("val_loss"), True))
 
 
 def _check_text_meta(meta: dict) -> None:

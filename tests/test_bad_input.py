@@ -162,6 +162,7 @@ CASES = [
     ("resume epoch as text", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(epoch="x"))], None, "epoch")),
     ("resume malformed optimizer", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(optimizer={"param_groups": 5}))], None, "optimizer")),
     ("resume with another --val-frac", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", c, "--val-frac", "0.5", "--epochs", "99"], None, "the split comes from the checkpoint")),
+    ("resume history entry empty", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(history=[{}])), "--epochs", "99"], None, "history")),
     ("resume seq_len 0", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m["task"].update(seq_len=0))], None, "seq_len")),
     ("resume seed 2**80", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m["train"].update(seed=2 ** 80))], None, "seed")),
     ("resume negative lr", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m["train"].update(lr=-1.0))], None, "lr")),
@@ -262,7 +263,6 @@ RESUME_STATE_CASES = [
     ("resume optimizer moment missing", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _tensors_edited(c, t, lambda ts: ts.pop("optim.1.exp_avg_sq")), "--epochs", "99"], None, "exp_avg_sq")),
     ("resume RNG state zeroed", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _tensors_edited(c, t, lambda ts: ts["rng.torch"].zero_()), "--epochs", "99"], None, "damaged or edited")),
     ("resume betas of one value", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m["optimizer"]["param_groups"][0].update(betas=[5])), "--epochs", "99"], None, "betas")),
-    ("resume history entry empty", lambda t, c: (TRAIN + [CORPORA / "hihello.txt", "--resume", _crafted(c, t, lambda h, m: m.update(history=[{}])), "--epochs", "99"], None, "history")),
 ]
 
 
