@@ -137,17 +137,12 @@ class Trainer:
         if optim:
             sd = optimizer_from_tensors(ckpt.group("optim"), optim)
             params = [p for group in self.optimizer.param_groups for p in group["params"]]
-            try:
-                if len(sd["param_groups"]) != len(self.optimizer.param_groups):
-                    raise ValueError("another grouping")
-                check_optimizer_state(sd, params)  # the fused kernels trust every shape
-                self.optimizer.load_state_dict(sd)
-            except ValueError as e:
-                if str(e) != "another grouping" and "parameter group" not in str(e):
-                    raise
+            if len(sd["param_groups"]) != len(self.optimizer.param_groups):  # decay: 2, else 1
                 raise CharrnnError(f"--resume {ckpt.path}: that run trained with --weight-decay "
                                    f"{ckpt.meta['train'].get('weight_decay', 0):g}; weight decay "
-                                   f"cannot be turned on or off in a resumed run") from None
+                                   f"cannot be turned on or off in a resumed run")
+            check_optimizer_state(sd, params)  # the fused kernels trust every shape
+            self.optimizer.load_state_dict(sd)
         self.state = RunState.from_meta(ckpt.meta)
         self.carry = restored_carry(ckpt, self.state, self.windows, self.cfg.batch_size,
                                     self.model_cfg.cell, self.device, self.world)
