@@ -373,7 +373,8 @@ class Trainer:
     def _end_of_epoch(self, complete: bool) -> None:
         s = self.state
         huge = checkpoint.HUGE_WEIGHT
-        if not all(p.abs().max() <= huge for p in self.params):  # one sync per epoch
+        largest = torch.stack([p.detach().abs().max() for p in self.params]).max()
+        if not bool(largest <= huge):  # one sync per epoch (NaN compares False)
             self._fail(f"a weight became infinite, NaN or larger than {huge:.0e} at step {s.step}")
         train_loss = s.epoch_loss_sum / max(s.epoch_steps, 1)
         final = not complete or s.epoch >= self.cfg.epochs
