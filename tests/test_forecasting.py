@@ -12,8 +12,8 @@ from charrnn.series.baselines import (baseline_forecast, choose_baseline, fit_sm
 from charrnn.series.coder import Coder
 from charrnn.series.prepare import prepare, rebuild
 from charrnn.series.windows import Windows
-from charrnn.series.season import (choose_transform, default_window, detect_season,
-                                   mean_reverting)
+from charrnn.series.season import (_chi2_above, changes_look_random, choose_transform,
+                                   clear_drift, default_window, detect_season, mean_reverting)
 from charrnn.series.table import Series
 
 
@@ -485,6 +485,52 @@ def test_mean_reversion_is_told_apart_from_random_walks_and_trends(seed):
     assert not mean_reverting(np.log(trend_season(seed=seed)))
     assert not mean_reverting(np.cumsum(rng.normal(0, 1, 300)) + 0.3 * np.arange(300))
     assert not mean_reverting(np.ones(50)) and not mean_reverting(np.arange(10.0))
+
+
+def local_level(n, seed, noise=2.0):
+    """A wandering level seen through noise (the Nile's kind): its changes are a moving average
+    with a negative lag-1 correlation, which persistence ignores."""
+    rng = np.random.default_rng(seed)
+    return 100 + np.cumsum(rng.normal(0, 1, n)) + rng.normal(0, noise, n)
+
+
+def test_chi2_tail_matches_its_table():
+    # scipy.stats.chi2.isf(p, dof), to 6 digits: the tail there is p
+    for q, dof, p in [(3.841459, 1, 0.05), (5.991465, 2, 0.05), (7.814728, 3, 0.05),
+                      (18.307038, 10, 0.05), (23.209251, 10, 0.01), (1.642374, 1, 0.2)]:
+        assert _chi2_above(q, dof) == pytest.approx(p, abs=2e-7)
+    assert _chi2_above(0.0, 4) == 1.0 and _chi2_above(1e4, 3) == pytest.approx(0.0, abs=1e-300)
+
+
+def test_random_walks_changes_look_random_and_structured_changes_do_not():
+    rng = np.random.default_rng(7)
+    walks = [np.cumsum(rng.normal(0, 1, n)) for n in rng.integers(60, 600, 40)]
+    fat = [np.cumsum(rng.standard_t(3, 300)) for _ in range(20)]
+    # two tests at 5% each: a walk is taken for structure about 1 time in 10
+    assert sum(map(changes_look_random, walks)) >= 32
+    assert sum(map(changes_look_random, fat)) >= 16
+    for seed in range(10):
+        r = np.random.default_rng(seed)
+        steps = np.zeros(300)  # changes that follow the last change (ARIMA(1,1,0), 0.5)
+        for t in range(1, 300):
+            steps[t] = 0.5 * steps[t - 1] + r.normal()
+        assert not changes_look_random(np.cumsum(steps))
+        assert not changes_look_random(r.normal(0, 1, 300))  # noise about a level
+        assert not changes_look_random(ar_cycle(300, seed))
+        assert not changes_look_random(local_level(200, seed))
+    assert not changes_look_random(np.ones(50)) and not changes_look_random(np.arange(8.0))
+
+
+def test_a_clear_drift_is_one_two_standard_errors_from_zero():
+    rng = np.random.default_rng(3)
+    steps = rng.normal(0, 1, 400)
+    steps -= steps.mean()  # no drift at all, then drifts of known size
+    assert not clear_drift(np.cumsum(steps))
+    assert not clear_drift(np.cumsum(steps + 1.9 * steps.std(ddof=1) / np.sqrt(400)))
+    assert clear_drift(np.cumsum(steps + 2.1 * steps.std(ddof=1) / np.sqrt(400)))
+    assert clear_drift(np.cumsum(steps - 2.1 * steps.std(ddof=1) / np.sqrt(400)))
+    assert clear_drift(np.arange(50.0) + rng.normal(0, 0.01, 50))
+    assert not clear_drift(np.ones(50)) and not clear_drift([1.0, 2.0])
 
 
 def test_a_mean_reverting_series_reads_its_level_and_a_trend_does_not():

@@ -10,7 +10,7 @@ import pytest
 
 from charrnn import checkpoint
 from charrnn.config import SeriesConfig
-from charrnn.series import linear
+from charrnn.series import linear, season
 from charrnn.series.baselines import forward, mean_of, mean_parts
 from charrnn.series.coder import Coder
 from charrnn.series.prepare import prepare
@@ -58,6 +58,58 @@ def test_on_a_random_walk_the_bare_baseline_stays():
     data = prepare(series(np.cumsum(rng.normal(0, 1, 400)) + 100), 7, 1, 0.3, 0.3, "train",
                    "delta", linear="auto")
     assert data.coder.linear is None
+
+
+def walk(seed, n=300, drift=0.0) -> np.ndarray:
+    return 100 + np.cumsum(np.random.default_rng(seed).normal(drift, 1, n))
+
+
+@pytest.mark.parametrize("seed, chance", [(18, "linear"), (36, "smoothed")])
+def test_a_walk_whose_changes_look_random_keeps_persistence(seed, chance, monkeypatch):
+    """Gaussian random walks on which the validation windows chose a ridge on the last changes
+    (seed 18) or Holt's smoothing (seed 36) by chance, until the changes were tested first."""
+    cfg = SeriesConfig(target="v", features=["v"], window=7, linear="auto")
+    data = prepare(series(walk(seed)), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
+    assert data.walk and data.coder.linear is None
+    assert choose_baseline(series(walk(seed)), cfg, 0.3, "none") == ("persistence", {})
+    monkeypatch.setattr(season, "changes_look_random", lambda values: False)
+    data = prepare(series(walk(seed)), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
+    chosen = choose_baseline(series(walk(seed)), cfg, 0.3, "none")[0]
+    assert not data.walk
+    assert (data.coder.linear is not None) == (chance == "linear")
+    assert chosen.startswith("smoothed") == (chance == "smoothed")
+
+
+def test_a_walk_with_a_clear_drift_learns_the_drift_alone():
+    y = walk(0, 400, drift=0.3)
+    data = prepare(series(y), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
+    assert data.walk and data.coder.linear["penalty"] == linear.DRIFT_ONLY
+    weights = np.asarray(data.coder.linear["weights"])
+    assert np.abs(weights[:-1]).max() < 1e-6  # nothing read from the window's changes
+    pred, test = linear_forecast(data)
+    train = data.part("train")
+    drift = (train.y[:, 0] - train.last).mean()  # the training windows' mean change
+    np.testing.assert_allclose(pred[:, 0] - test.last, drift, rtol=1e-4)
+    # other columns, or a season, may explain the changes: no test, the usual choice
+    two = Series("gen", ["v", "w"], "v", np.column_stack([y, y[::-1]]), y)
+    assert not prepare(two, 7, 1, 0.3, 0.3, "train", "delta", linear="auto").walk
+    assert not prepare(series(y), 7, 1, 0.3, 0.3, "train", "delta", season=12).walk
+    given = prepare(series(y), 7, 1, 0.3, 0.3, "train", "delta", linear="1.0")
+    assert given.walk and given.coder.linear["penalty"] == 1.0  # a given penalty is kept
+
+
+def test_a_run_says_when_the_changes_look_random(tmp_path):
+    csv = tmp_path / "walk.csv"
+    csv.write_text("v\n" + "".join(f"{v:.4f}\n" for v in walk(18)))
+    result = train(csv, tmp_path / "run", *FAST, "--quiet")
+    assert result.stderr == ""
+    result = train(csv, tmp_path / "run2", *FAST)
+    assert "changes look like white noise" in result.stderr
+    assert "Holt's smoothing is not tried" in result.stderr
+    meta = checkpoint.load(tmp_path / "run2", kind="series").meta
+    assert meta["task"]["baseline"] == "persistence" and meta["task"]["linear"] == "none"
+    result = train(seasonal_csv(tmp_path / "season.csv"), tmp_path / "run3", *FAST)
+    assert "white noise" not in result.stderr
 
 
 def test_a_given_penalty_and_none():

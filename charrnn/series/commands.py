@@ -225,7 +225,7 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
              f"against {data.split.val} validation windows: --val-frac {train_cfg.val_frac:g} "
              f"leaves the model little to learn from", quiet)
     with run_lock(out), cpu_threads(device, model_work(model_config(model, 1, 1), len(series))):
-        averaged = False  # auto chose the mean of the candidates
+        averaged, scores = False, None  # auto chose the mean of the candidates; its scores
         if baseline == "auto" and cfg.target_mode == "delta":
             baseline, scores = choose_baseline(series, cfg, train_cfg.val_frac, transform)
             averaged = baseline == COMBINED
@@ -246,6 +246,11 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
             note(f"note: --baseline {data.coder.baseline}: {what}, since "
                  f"{len(data.part('val').y)} validation windows (under {FEW_WINDOWS}) cannot "
                  f"choose among them", quiet)
+        if data.walk and cfg.linear == "auto":
+            note("note: the training rows' changes look like white noise (Ljung-Box): to its own "
+                 "past the series is a random walk, so the linear model may add a clear drift and "
+                 "nothing else" + (", and Holt's smoothing is not tried" if scores is not None
+                                   else ""), quiet)
         linear = data.coder.linear
         cfg = replace(cfg, transform=data.coder.transform, baseline=data.coder.baseline,
                       linear=asked_linear(linear))
