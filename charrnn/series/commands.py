@@ -338,6 +338,11 @@ def resolve_season_and_window(cfg, series, options: dict, val_frac: float):
             raise CharrnnError(f"--season {asked}: give auto, none or a whole number of rows "
                                f"per cycle (12 for monthly data with a yearly season)") from None
         check_season(season, len(series))
+        rows = model_rows(len(series), cfg.test_frac)
+        if season >= rows:  # no window before the test part could look a season back
+            raise CharrnnError(f"--season {season}: the test part starts {rows} rows in, so no "
+                               f"row before it has one a season back to learn from; give a "
+                               f"shorter --season, or none")
     window = options.get("window") or default_window(season, len(series), cfg.horizon,
                                                      cfg.test_frac, val_frac,
                                                      cycle=is_cycle(series.dates))
