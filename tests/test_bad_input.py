@@ -241,6 +241,7 @@ SERIES_CASES = [
     ("train-series season of one row", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--season", "1"], None, "2 or more rows per cycle")),
     ("train-series season longer than the series", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--season", "28"], None, "fewer than the series' 28 rows")),
     ("train-series season as long as the rows before the test part", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--season", "19"], None, "no row before it has one a season back")),
+    ("train-series trend and season without a season", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--baseline", "trend_season", "--season", "none"], None, "needs a season")),
     ("train-series seasonal drift without a season", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--baseline", "seasonal_drift", "--season", "none"], None, "needs a season")),
     ("eval conformal as a list", lambda t, s: (["eval", "--ckpt", _crafted(s, t, lambda h, m: m.update(conformal=[1])), _csv(t, GOOD_CSV)], None, "conformal")),
     ("forecast scaler short of a column", lambda t, s: (["forecast", "--ckpt", _crafted(s, t, lambda h, m: m["scaler"].update(min=m["scaler"]["min"][:-1])), _csv(t, GOOD_CSV)], None, "scaler.min")),

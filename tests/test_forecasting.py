@@ -151,6 +151,41 @@ def test_baselines_by_hand():
     assert ok.tolist() == [False, False, True]
 
 
+def test_trend_season_is_least_squares_on_the_rows_so_far():
+    """A line and a mean per phase, fitted on rows 0..t for the window ending at t, whatever
+    the horizon; a window without two seasons of rows falls back to persistence."""
+    rng = np.random.default_rng(4)
+    m, n = 5, 40
+    t = np.arange(n)
+    y = 3 + 0.4 * t + np.tile(rng.normal(0, 2, m), n // m) + rng.normal(0, 0.5, n)
+    end = np.arange(n - 3)
+    got, ok = baseline_forecast(y, end, 3, "trend_season", season=m)
+    assert ok.tolist() == (end >= 2 * m - 1).tolist()
+    assert np.all(got[~ok] == y[end[~ok]][:, None])
+    for e in end[ok]:
+        rows = np.arange(e + 1)
+        x = np.column_stack([rows] + [rows % m == p for p in range(m)]).astype(float)
+        coef = np.linalg.lstsq(x, y[:e + 1], rcond=None)[0]
+        want = [coef[0] * (e + h) + coef[1 + (e + h) % m] for h in (1, 2, 3)]
+        np.testing.assert_allclose(got[e], want, rtol=1e-10, atol=1e-10)
+
+
+def test_trend_season_is_exact_on_a_line_and_a_season_and_needs_one():
+    t = np.arange(60)
+    shape = np.array([0.0, 3, -1, 2])
+    line = 10 + 0.5 * t + shape[t % 4]
+    got, ok = baseline_forecast(line, np.array([20, 50]), 2, "trend_season", season=4)
+    np.testing.assert_allclose(got, [line[21:23], line[51:53]], atol=1e-9)
+    grown = np.exp(0.02 * t + 0.1 * shape[t % 4])  # multiplicative: exact in the log
+    got, _ = baseline_forecast(grown, np.array([30]), 1, "trend_season", season=4,
+                               transform="log")
+    np.testing.assert_allclose(got[0, 0], grown[31], rtol=1e-9)
+    with pytest.raises(CharrnnError, match="needs a season"):
+        baseline_forecast(line, np.array([20]), 1, "trend_season")
+    with pytest.raises(CharrnnError, match="needs a season"):
+        prepare(series(line), 8, 1, 0.3, 0.3, "train", "delta", baseline="trend_season")
+
+
 def test_smoothed_by_hand():
     """Holt-Winters with season 2, written out: the first season starts the level (its mean),
     the season (its deviations) and the trend (the change of mean to the second season)."""

@@ -234,7 +234,7 @@ def test_a_cycle_in_yearly_rows_keeps_persistence():
     cfg = SeriesConfig(target="v", features=["v"], season=12, window=24)
     for dates, column, kinds in (([str(1700 + i) for i in range(len(y))], "year", 0),
                                  ([f"{1700 + i // 12}-{i % 12 + 1:02d}" for i in range(len(y))],
-                                  "month", 5)):
+                                  "month", 6)):
         dated = Series("gen", ["v"], "v", y[:, None], y, dates, column)
         best, scores = selection.choose_baseline(dated, cfg, 0.3, "none")
         assert len(scores) == kinds
@@ -334,13 +334,15 @@ def test_ctrl_c_saves_best_and_last_then_stops(tmp_path):
 def test_a_seasonal_baseline_must_beat_persistence_on_validation_by_the_margin(
         monkeypatch, seasonal_rmse, smoothed_rmse, chosen):
     """The rule, apart from the scoring: persistence scores 10 on the validation windows;
-    seasonal drift 10.5, the airline model 10.8; where a seasonal naive (or smoothed) is 4%
-    better the mean of the two best is chosen, where 2% better persistence alone. The smoothed
-    and airline candidates are named with their fitted weights."""
+    seasonal drift 10.5, the airline model 10.8, a line and a season 10.9; where a seasonal
+    naive (or smoothed) is 4% better the mean of the two best is chosen, where 2% better
+    persistence alone. The smoothed and airline candidates are named with their fitted
+    weights."""
     from charrnn.series import selection
     from charrnn.series.baselines import mean_parts
 
-    scored = {"persistence": 10.0, "seasonal": seasonal_rmse, "seasonal_drift": 10.5}
+    scored = {"persistence": 10.0, "seasonal": seasonal_rmse, "seasonal_drift": 10.5,
+              "trend_season": 10.9}
 
     def linear_rmse(data):
         kind = data.coder.baseline

@@ -112,6 +112,66 @@ def test_a_run_says_when_the_changes_look_random(tmp_path):
     assert "white noise" not in result.stderr
 
 
+def line_season(n=180, seed=0, m=12) -> np.ndarray:
+    """A line, a fixed season of any shape and AR(1) noise: every season seen is evidence of
+    the shape (a sine, a two-term recurrence, the window's lags would find as well)."""
+    rng = np.random.default_rng(seed)
+    shape = rng.normal(0, 4, m)
+    noise = np.zeros(n)
+    for t in range(1, n):
+        noise[t] = 0.5 * noise[t - 1] + rng.normal(0, 1.5)
+    return 50 + 0.3 * np.arange(n) + shape[np.arange(n) % m] + noise
+
+
+def test_the_trend_season_ridge_reads_its_own_errors_alone():
+    y = series(line_season())
+    data = prepare(y, 24, 1, 0.3, 0.3, "train", "delta", season=12, baseline="trend_season",
+                   linear="1.0")
+    coder = data.coder
+    weights = np.asarray(coder.linear["weights"])[:-1, 0].reshape(24, -1)
+    errors = len(coder.input_scale)  # the residual column
+    read = {(r, c) for r, c in zip(*np.nonzero(weights))}
+    assert read == {(23, errors), (22, errors), (12, errors)}  # last two rows, a season back
+    assert linear.kept_inputs(replace(coder, baseline="seasonal"), 24) is None
+    # the same weights as least squares on those three columns and a constant
+    train = data.part("train")
+    x = coder.inputs(train)[:, [23, 22, 12], errors].astype(float)
+    x = np.column_stack([x, np.ones(len(x))])
+    t = coder.encode(train.y, train)
+    want = np.linalg.solve(x.T @ x + np.diag([1.0, 1.0, 1.0, 0.0]), x.T @ t)[:, 0]
+    got = np.asarray(coder.linear["weights"])[:, 0]
+    np.testing.assert_allclose(got[np.r_[23, 22, 12] * weights.shape[1] + errors], want[:3],
+                               rtol=1e-6)
+    assert got[-1] == pytest.approx(want[3], rel=1e-6, abs=1e-9)
+
+
+def test_trend_season_is_a_candidate_and_wins_on_a_fixed_season():
+    """With the trend_season candidate the chosen pair and its linear models score below what
+    persistence and its ridge score on the test part, and below seasonal drift's (seeds 0-5:
+    trend_season in the pair on 5, the pair 6-17% below persistence's RMSE on all 6)."""
+    y = line_season(seed=3)
+    cfg = SeriesConfig(target="v", features=["v"], season=12, window=24, linear="auto")
+    best, scores = choose_baseline(series(y), cfg, 0.3, "none")
+    assert "trend_season" in scores and "trend_season" in mean_parts(best)
+    test_rmse = {}
+    for kind in (best, "persistence", "seasonal_drift"):
+        data = prepare(series(y), 24, 1, 0.3, 0.3, "train", "delta", season=12,
+                       baseline=kind, linear="auto")
+        test_rmse[kind] = rmse(*linear_forecast(data))
+    assert test_rmse[best] < 0.9 * min(test_rmse["persistence"], test_rmse["seasonal_drift"])
+
+
+def test_a_trend_season_run_is_scored_beside_its_baseline(tmp_path):
+    csv = seasonal_csv(tmp_path / "m.csv")
+    train(csv, tmp_path / "run", *FAST, "--baseline", "trend_season", "--quiet")
+    meta = checkpoint.load(tmp_path / "run", kind="series").meta
+    assert meta["task"]["baseline"] == "trend_season" and meta["task"]["season"] == 12
+    r = evaluate(tmp_path / "run", csv)
+    assert {"persistence", "seasonal_naive", "trend_season"} <= set(r["baselines"])
+    text = run("eval", "--ckpt", tmp_path / "run", csv).stdout
+    assert "trend_season(12)" in text
+
+
 def test_a_given_penalty_and_none():
     y = series(ar2())
     assert prepare(y, 7, 1, 0.3, 0.3, "train", "delta", linear="none").coder.linear is None

@@ -1,5 +1,6 @@
-"""The forecasts the network corrects (persistence, seasonal naive, seasonal drift), the target
-transform they work in, and the choice among them.
+"""The forecasts the network corrects (persistence, seasonal naive, seasonal drift, and the
+fitted ones: Holt-Winters, the airline model, a line and a season), the target transform they
+work in, and the choice among them.
 
 Kept apart from the windows and the coder, which both build on them, so that the forecasting
 rules live in one place and the metrics can score a baseline without the network. Pure numpy.
@@ -9,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from charrnn.errors import CharrnnError
-from charrnn.series import airline
+from charrnn.series import airline, trend_season
 from charrnn.series.airline import AIRLINE, airline_weights
+from charrnn.series.trend_season import TREND_SEASON
 from charrnn.series.moments import rms
 
 # ---------------------------------------------------------------------- baselines
@@ -35,6 +37,10 @@ from charrnn.series.moments import rms
 #                    + theta * Theta * a[t-m]                  (ARIMA(0,1,1)(0,1,1)m: seasonal
 #                    drift corrected by a moving average of its own one-step errors a; the
 #                    weights fitted on the training rows, "airline:theta,Theta"; airline.py)
+#
+#   trend_season     y[t+h] = s[(t+h) % m] + b * (t+h)                      (a line and a mean
+#                    per phase, least squares over rows 0..t, refitted at every row;
+#                    trend_season.py)
 #
 #   combined         the mean of persistence, seasonal and seasonal_drift, and of smoothed
 #                    where its weights are named ("combined:alpha,gamma,beta"); without a
@@ -93,6 +99,11 @@ def baseline_forecast(target: np.ndarray, end: np.ndarray, horizon: int, kind: s
     z = forward(target, transform)
     base = np.repeat(z[end][:, None], horizon, axis=1)
     ok = np.ones(len(end), bool)
+    if kind == TREND_SEASON:
+        if not season or season < 2:
+            raise CharrnnError(f"baseline {kind}: needs a season")
+        value, ok = trend_season.forecast(z, end, horizon, season)
+        return inverse(np.where(ok[:, None], value, base), transform), ok
     moving = airline_weights(kind)
     if moving is not None:
         if not season or season < 2:
@@ -126,13 +137,14 @@ def baseline_forecast(target: np.ndarray, end: np.ndarray, horizon: int, kind: s
 
 
 SINGLE = (f"{', '.join(BASELINES)}, {SMOOTHED}:ALPHA,GAMMA,BETA, "
-          f"{AIRLINE}:THETA,SEASONAL_THETA")  # the names single() accepts
+          f"{AIRLINE}:THETA,SEASONAL_THETA, {TREND_SEASON}")  # the names single() accepts
 
 
 def single(kind) -> bool:
     """Whether `kind` names one baseline: a plain one, or a fitted one with its weights (a
     malformed "smoothed:..." or "airline:..." is an error)."""
-    return kind in BASELINES or smoothing(kind) is not None or airline_weights(kind) is not None
+    return (kind in BASELINES or kind == TREND_SEASON or smoothing(kind) is not None
+            or airline_weights(kind) is not None)
 
 
 def combined(smoothed: str | None = None) -> str:

@@ -31,6 +31,7 @@ class Baseline(str, Enum):
     seasonal_drift = "seasonal_drift"
     smoothed = "smoothed"
     airline = "airline"
+    trend_season = "trend_season"
     combined = "combined"
 
 
@@ -56,7 +57,7 @@ FeaturesOpt = Annotated[Optional[str], typer.Option("--features", callback=_name
 WindowOpt = Annotated[Optional[int], typer.Option("--window", min=1, help="Rows the model reads per forecast [default: two seasons where the data allow, else 7].")]
 SeasonOpt = Annotated[Optional[str], typer.Option("--season", help="Rows per cycle: auto (detected from the training rows and the dates), none, or a number M [default: auto].")]
 TransformOpt = Annotated[Optional[Transform], typer.Option("--transform", help="The target as the network sees it: log for positive series whose swings grow with the level [default: auto].")]
-BaselineOpt = Annotated[Optional[Baseline], typer.Option("--baseline", help="What the forecast corrects: the one of persistence, seasonal naive, seasonal naive with drift, smoothed (Holt-Winters, its weights fitted on the training rows; seasons up to 52; without a season, Holt's level and trend) and airline (ARIMA(0,1,1)(0,1,1) on the season, fitted likewise; seasons up to 52) whose linear model scores best on the validation windows (with a season, the mean of the two best, each with its own linear model); combined, their mean (auto's choice under 16 validation windows) [default: auto].")]
+BaselineOpt = Annotated[Optional[Baseline], typer.Option("--baseline", help="What the forecast corrects: the one of persistence, seasonal naive, seasonal naive with drift, smoothed (Holt-Winters, its weights fitted on the training rows; seasons up to 52; without a season, Holt's level and trend) airline (ARIMA(0,1,1)(0,1,1) on the season, fitted likewise; seasons up to 52) and trend_season (a line and a mean per phase, least squares over the rows so far; seasons up to 52) whose linear model scores best on the validation windows (with a season, the mean of the two best, each with its own linear model); combined, their mean (auto's choice under 16 validation windows) [default: auto].")]
 LinearOpt = Annotated[Optional[str], typer.Option("--linear", help="A linear autoregression on the window, fitted by ridge least squares and blended with the network (2/3 of the correction to the baseline): auto (used where it beats the baseline on the validation windows, its penalty chosen there), none, or a penalty [default: auto].")]
 RetrainOpt = Annotated[Optional[bool], typer.Option("--retrain/--no-retrain", help="After choosing the epochs on the validation windows, train the final model again on the training and validation windows together [default: retrain; not with --target-mode level].")]
 HorizonOpt = Annotated[Optional[int], typer.Option("--horizon", min=1, help="Steps predicted at once; H > 1 predicts 1..H ahead directly [default: 1].")]

@@ -78,6 +78,24 @@ def solve(xtx: np.ndarray, xtt: np.ndarray, penalty: float) -> np.ndarray:
     return np.linalg.lstsq(a, xtt, rcond=None)[0]
 
 
+def kept_inputs(coder, window: int) -> np.ndarray | None:
+    """The inputs (indices into a flattened window, without the constant) the ridge reads: all
+    (None), or for the trend_season baseline its own one-step errors alone, at the window's last
+    two rows and a season before the forecast row. That baseline's line reaches every row, so
+    what is left to learn is how its errors persist; the ridge on the whole window read the
+    rows' changes, which trend with the line, and on generated trend x season series scored
+    1.774 on the validation windows where the last error alone scored 1.678 (persistence and
+    its ridge: 1.656)."""
+    from charrnn.series.trend_season import TREND_SEASON
+
+    if coder.baseline != TREND_SEASON or not coder.residuals or coder.mode != "delta":
+        return None
+    columns = len(coder.input_scale) + coder.extra_inputs
+    rows = sorted(r for r in {window - 1, window - 2, window - (coder.season or 1)}
+                  if 0 <= r < window)
+    return np.array([r * columns + len(coder.input_scale) for r in rows])
+
+
 def solver(coder, w):
     """penalty -> ridge weights (D + 1, H) fitted on the windows `w`.
 
@@ -91,6 +109,9 @@ def solver(coder, w):
     too)."""
     n = len(w.y)
     inputs = design(coder, take(w, 0, 1)).shape[1] - 1 if n else 0
+    keep = kept_inputs(coder, w.x.shape[1]) if n else None
+    if keep is not None:
+        return _restricted(coder, w, keep, inputs)
     if not 0 < n < inputs:
         xtx, xtt = normal_equations(coder, w)
         return lambda penalty: solve(xtx, xtt, penalty)
@@ -109,6 +130,23 @@ def solver(coder, w):
         return np.vstack([coef, t_mean - x_mean @ coef])
 
     return dual
+
+
+def _restricted(coder, w, keep: np.ndarray, inputs: int):
+    """penalty -> ridge weights (D + 1, H) that read only the inputs `keep` (0 elsewhere)."""
+    columns = np.append(keep, inputs)  # and the constant
+    xtx = xtt = 0.0
+    for part in chunks(w):
+        x = design(coder, part)[:, columns]
+        xtx = xtx + x.T @ x
+        xtt = xtt + x.T @ coder.encode(part.y, part)
+
+    def weights(penalty: float) -> np.ndarray:
+        out = np.zeros((inputs + 1, np.shape(xtt)[1]))
+        out[columns] = solve(xtx, xtt, penalty)
+        return out
+
+    return weights
 
 
 def fit(coder, windows, penalty: float) -> list:

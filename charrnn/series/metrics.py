@@ -13,6 +13,7 @@ from charrnn.errors import CharrnnError
 from charrnn.series.baselines import (airline_weights, baseline_forecast, combined_parts,
                                       mean_parts, smoothing)
 from charrnn.series.moments import rms
+from charrnn.series.trend_season import TREND_SEASON
 from charrnn.series.windows import Windows
 
 
@@ -126,7 +127,8 @@ def _series_metrics(series, part, pred, coder, season: int | None, notes: list, 
         if ok.any():
             forecasts["seasonal_drift"] = (drift, ok)
     kind = getattr(coder, "baseline", "persistence")
-    fitted = "smoothed" if smoothing(kind) else "airline" if airline_weights(kind) else None
+    fitted = ("smoothed" if smoothing(kind) else "airline" if airline_weights(kind)
+              else TREND_SEASON if kind == TREND_SEASON else None)
     if fitted and season == coder.season:  # the fitted baseline the model corrects
         base, ok = baseline_forecast(series.target_values, part.end, part.y.shape[1], kind,
                                      season, transform)
@@ -200,6 +202,7 @@ def metrics_text(r: dict, target: str, what: str, season: int | None) -> str:
              "seasonal_drift": f"drift({season})" if season else "seasonal drift",
              "smoothed": f"smoothed({season})" if season else "smoothed",
              "airline": f"airline({season})",
+             TREND_SEASON: f"trend_season({season})",
              "combined": f"combined({season})" if season else "combined",
              "mean": f"mean({season})" if season else "mean"}
     for name, m in r["baselines"].items():

@@ -19,6 +19,7 @@ from charrnn.series.baselines import (AIRLINE, BASELINES, COMBINED, LONGEST_SMOO
                                       fit_smoothing, forward, mean_parts, residual_errors,
                                       single, smoothing)
 from charrnn.series.coder import Coder, fit_coder
+from charrnn.series.trend_season import TREND_SEASON
 from charrnn.series.moments import spread
 from charrnn.series.scaler import Scaler
 from charrnn.series.season import check_season, clear_drift
@@ -212,8 +213,9 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
     elif (baseline not in (SMOOTHED, AIRLINE, COMBINED) and not single(baseline)
           and combined_parts(baseline) is None):
         raise CharrnnError(f"baseline {baseline!r}: one of auto, {', '.join(BASELINES)}, "
-                           f"{SMOOTHED}, {AIRLINE}, {COMBINED}")
-    elif (baseline in BASELINES[1:] + (AIRLINE,) or airline_weights(baseline)) and not season:
+                           f"{SMOOTHED}, {AIRLINE}, {TREND_SEASON}, {COMBINED}")
+    elif not season and (baseline in BASELINES[1:] + (AIRLINE, TREND_SEASON)
+                         or airline_weights(baseline)):
         raise CharrnnError(f"baseline {baseline}: needs a season")
     elif baseline == AIRLINE:  # its weights, from the rows the scaler sees
         baseline = fit_airline(series.target_values[:train_rows], season, transform)
