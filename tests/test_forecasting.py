@@ -537,7 +537,7 @@ def test_chi2_tail_matches_its_table():
     assert _chi2_above(0.0, 4) == 1.0 and _chi2_above(1e4, 3) == pytest.approx(0.0, abs=1e-300)
 
 
-def test_random_walks_changes_look_random_and_structured_changes_do_not():
+def test_a_random_walks_changes_look_random_and_structured_ones_do_not():
     rng = np.random.default_rng(7)
     walks = [np.cumsum(rng.normal(0, 1, n)) for n in rng.integers(60, 600, 40)]
     fat = [np.cumsum(rng.standard_t(3, 300)) for _ in range(20)]
@@ -556,7 +556,7 @@ def test_random_walks_changes_look_random_and_structured_changes_do_not():
     assert not changes_look_random(np.ones(50)) and not changes_look_random(np.arange(8.0))
 
 
-def test_a_clear_drift_is_one_two_standard_errors_from_zero():
+def test_a_clear_drift_is_two_standard_errors_from_zero():
     rng = np.random.default_rng(3)
     steps = rng.normal(0, 1, 400)
     steps -= steps.mean()  # no drift at all, then drifts of known size
