@@ -240,6 +240,8 @@ SERIES_CASES = [
     ("forecast zero steps", lambda t, s: (["forecast", "--ckpt", s, _csv(t, GOOD_CSV), "--steps", "0"], None, "--steps")),
     ("train-series season of one row", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--season", "1"], None, "2 or more rows per cycle")),
     ("train-series season longer than the series", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--season", "28"], None, "fewer than the series' 28 rows")),
+    ("train-series trend_season without two seasons before validation", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--season", "9", "--window", "4", "--baseline", "trend_season"], None, "fitting a line and a season of 9 rows takes 18 rows")),
+    ("train-series --id season longer than every series", lambda t, c: (["train-series", _csv(t, "shop,v\n" + "\n".join(f"s{i % 2},{i}" for i in range(80))), "--id", "shop", "--season", "30"], None, "--season 30")),
     ("train-series season as long as the rows before the test part", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--season", "19"], None, "no row before it has one a season back")),
     ("train-series trend and season without a season", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--baseline", "trend_season", "--season", "none"], None, "needs a season")),
     ("train-series seasonal drift without a season", lambda t, s: (["train-series", _csv(t, GOOD_CSV), "--baseline", "seasonal_drift", "--season", "none"], None, "needs a season")),

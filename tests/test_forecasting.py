@@ -566,6 +566,10 @@ def test_a_clear_drift_is_two_standard_errors_from_zero():
     assert clear_drift(np.cumsum(steps - 2.1 * steps.std(ddof=1) / np.sqrt(400)))
     assert clear_drift(np.arange(50.0) + rng.normal(0, 0.01, 50))
     assert not clear_drift(np.ones(50)) and not clear_drift([1.0, 2.0])
+    drifting = np.cumsum(steps + 2.1 * steps.std(ddof=1) / np.sqrt(400))
+    for scale in (1e-300, 1e-200, 1e200, 1e300):  # squares of such changes overflowed
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            assert clear_drift(drifting * scale) and not clear_drift(np.cumsum(steps) * scale)
 
 
 def test_a_mean_reverting_series_reads_its_level_and_a_trend_does_not():

@@ -10,6 +10,7 @@ import pytest
 
 from charrnn import checkpoint
 from charrnn.config import SeriesConfig
+from charrnn.errors import CharrnnError
 from charrnn.series import linear, season
 from charrnn.series.baselines import forward, mean_of, mean_parts
 from charrnn.series.coder import Coder
@@ -71,7 +72,7 @@ def test_a_walk_whose_changes_look_random_keeps_persistence(seed, chance, monkey
     cfg = SeriesConfig(target="v", features=["v"], window=7, linear="auto")
     data = prepare(series(walk(seed)), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
     assert data.walk and data.coder.linear is None
-    assert choose_baseline(series(walk(seed)), cfg, 0.3, "none") == ("persistence", {})
+    assert choose_baseline(series(walk(seed)), cfg, 0.3, "none")[0] == "persistence"
     monkeypatch.setattr(season, "changes_look_random", lambda values: False)
     data = prepare(series(walk(seed)), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
     chosen = choose_baseline(series(walk(seed)), cfg, 0.3, "none")[0]
@@ -105,7 +106,7 @@ def test_a_run_says_when_the_changes_look_random(tmp_path):
     assert result.stderr == ""
     result = train(csv, tmp_path / "run2", *FAST)
     assert "changes look like white noise" in result.stderr
-    assert "Holt's smoothing is not tried" in result.stderr
+    assert "Holt's smoothing must beat persistence by 5%" in result.stderr
     meta = checkpoint.load(tmp_path / "run2", kind="series").meta
     assert meta["task"]["baseline"] == "persistence" and meta["task"]["linear"] == "none"
     result = train(seasonal_csv(tmp_path / "season.csv"), tmp_path / "run3", *FAST)
@@ -161,6 +162,46 @@ def test_trend_season_is_a_candidate_and_wins_on_a_fixed_season():
     assert test_rmse[best] < 0.9 * min(test_rmse["persistence"], test_rmse["seasonal_drift"])
 
 
+def test_trend_season_is_offered_only_where_it_reaches_the_validation_windows():
+    """Before two seasons of rows it is persistence: a model validated there would forecast
+    with a fit it was never scored on."""
+    y = line_season(n=110, seed=0, m=30)
+    reaches = SeriesConfig(target="v", features=["v"], season=30, window=24, linear="auto")
+    short = replace(reaches, window=4)  # the first validation window sees 56 rows, not 60
+    assert "trend_season" in choose_baseline(series(y), reaches, 0.3, "none")[1]
+    assert "trend_season" not in choose_baseline(series(y), short, 0.3, "none")[1]
+    with pytest.raises(CharrnnError, match="takes 60 rows, and the first validation window"):
+        prepare(series(y), 4, 1, 0.3, 0.3, "train", "delta", season=30,
+                baseline="trend_season")
+    with pytest.raises(CharrnnError, match="fitting a line and a season"):
+        prepare(series(y), 4, 1, 0.3, 0.3, "train", "delta", season=30,
+                baseline="mean:seasonal+trend_season")
+
+
+def test_the_trend_season_ridge_reads_other_columns_whole():
+    """A leading indicator's changes stay inputs; the target's own changes do not."""
+    y = line_season(seed=2)
+    lead = np.random.default_rng(5).normal(0, 1, len(y))
+    y[1:] += 3 * lead[:-1]
+    two = Series("gen", ["v", "x"], "v", np.column_stack([y, lead]), y)
+    data = prepare(two, 24, 1, 0.3, 0.3, "train", "delta", season=12, baseline="trend_season",
+                   linear="1.0")
+    weights = np.asarray(data.coder.linear["weights"])[:-1, 0].reshape(24, -1)
+    assert data.coder.target_index == 0 and weights.shape[1] == 3  # v, x, the errors
+    # the window's changes against its last row: that row's own is always 0
+    assert not weights[:, 0].any() and weights[:23, 1].all()
+    assert set(np.nonzero(weights[:, 2])[0]) == {23, 22, 12}
+
+
+def test_a_drift_forecasts_whole_where_the_network_stays_out(tmp_path):
+    csv = tmp_path / "drift.csv"
+    csv.write_text("v\n" + "".join(f"{v:.4f}\n" for v in walk(0, 400, drift=0.3)))
+    result = train(csv, tmp_path / "run", *FAST)
+    assert "the drift forecasts whole" in result.stderr
+    coder = checkpoint.load(tmp_path / "run", kind="series").meta["coder"]
+    assert coder["linear"]["penalty"] == linear.DRIFT_ONLY and coder["linear"]["share"] == 1.0
+
+
 def test_a_trend_season_run_is_scored_beside_its_baseline(tmp_path):
     csv = seasonal_csv(tmp_path / "m.csv")
     train(csv, tmp_path / "run", *FAST, "--baseline", "trend_season", "--quiet")
@@ -170,6 +211,15 @@ def test_a_trend_season_run_is_scored_beside_its_baseline(tmp_path):
     assert {"persistence", "seasonal_naive", "trend_season"} <= set(r["baselines"])
     text = run("eval", "--ckpt", tmp_path / "run", csv).stdout
     assert "trend_season(12)" in text
+    # a short window on a shorter file: its first test windows see under two seasons, so the
+    # model corrects persistence there and the baseline's row is scored on the others
+    train(csv, tmp_path / "short", *FAST, "--baseline", "trend_season", "--window", "4",
+          "--quiet")
+    head = tmp_path / "head.csv"
+    head.write_text("".join(csv.read_text().splitlines(keepends=True)[:31]))
+    result = run("eval", "--ckpt", tmp_path / "short", head)
+    assert result.exit_code == 0, result.stderr
+    assert "note: trend_season scored on the last" in result.stderr
 
 
 def test_a_given_penalty_and_none():

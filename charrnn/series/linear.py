@@ -80,20 +80,26 @@ def solve(xtx: np.ndarray, xtt: np.ndarray, penalty: float) -> np.ndarray:
 
 def kept_inputs(coder, window: int) -> np.ndarray | None:
     """The inputs (indices into a flattened window, without the constant) the ridge reads: all
-    (None), or for the trend_season baseline its own one-step errors alone, at the window's last
-    two rows and a season before the forecast row. That baseline's line reaches every row, so
-    what is left to learn is how its errors persist; the ridge on the whole window read the
-    rows' changes, which trend with the line, and on generated trend x season series scored
-    1.774 on the validation windows where the last error alone scored 1.678 (persistence and
-    its ridge: 1.656)."""
+    (None), or for the trend_season baseline all but the target's own changes, and of the
+    baseline's own one-step errors only those at the window's last two rows and a season
+    before the forecast row. That baseline's line reaches every row, so what is left to learn
+    of the target is how its errors persist; the ridge on the whole window read the target's
+    changes, which trend with the line, and on a generated trend x season series scored 1.774
+    on the validation windows where the errors alone scored 1.678 (persistence and its ridge:
+    1.656). The window's level against the training rows' (mean-reverting series) goes too;
+    other columns (features, the calendar, --future) are read as by any baseline."""
     from charrnn.series.trend_season import TREND_SEASON
 
     if coder.baseline != TREND_SEASON or not coder.residuals or coder.mode != "delta":
         return None
-    columns = len(coder.input_scale) + coder.extra_inputs
-    rows = sorted(r for r in {window - 1, window - 2, window - (coder.season or 1)}
-                  if 0 <= r < window)
-    return np.array([r * columns + len(coder.input_scale) for r in rows])
+    features = len(coder.input_scale)
+    columns = features + coder.extra_inputs
+    level = features + 1 if coder.level is not None else None  # after the errors' column
+    errors = {r for r in (window - 1, window - 2, window - (coder.season or 1))
+              if 0 <= r < window}
+    keep = [r * columns + c for r in range(window) for c in range(columns)
+            if c not in (coder.target_index, level) and (c != features or r in errors)]
+    return np.array(keep, dtype=int)
 
 
 def solver(coder, w):

@@ -134,6 +134,10 @@ def _series_metrics(series, part, pred, coder, season: int | None, notes: list, 
                                      season, transform)
         if ok.any():
             forecasts[fitted] = (base[ok], ok)
+        if ok.any() and not ok.all():  # the model used persistence on the others
+            notes.append(f"note: {fitted} scored on the last {int(ok.sum())} of {len(ok)} "
+                         f"windows (the first reach too few rows back; the model corrects "
+                         f"persistence there)")
     if combined_parts(kind) is not None and season == coder.season:
         mean, ok = baseline_forecast(series.target_values, part.end, part.y.shape[1], kind,
                                      season, transform)

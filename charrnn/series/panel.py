@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 
 from charrnn.config import SeriesConfig
 from charrnn.errors import CharrnnError
-from charrnn.series.prepare import Prepared, check_split, model_rows, prepare, rebuild
+from charrnn.series.prepare import (Prepared, check_split, check_trend_season, model_rows,
+                                    prepare, rebuild)
 from charrnn.series.numeric import _is_missing
 from charrnn.series.table import Series, Table, read_table, select
 from charrnn.series.panel_task import PanelTask, series_calibration
@@ -154,15 +155,22 @@ def prepare_panel(panel: Panel, cfg: SeriesConfig, val_frac: float, transform: s
              for s in panel.series]
     level_input = 2 * sum(votes) > len(votes)  # ...and one rule for all: most series' own
     for key, s in zip(panel.ids, panel.series):
-        if cfg.season and len(s) <= cfg.season:
-            notes.append(f"note: series {key}: {len(s)} rows, not one season of {cfg.season}; "
-                         f"skipped")
+        if cfg.season and cfg.season >= model_rows(len(s), cfg.test_frac):
+            notes.append(f"note: series {key}: {len(s)} rows, no row before its test part with "
+                         f"one a season of {cfg.season} back; skipped")
             continue
         try:
-            check_split(s.name, len(s), cfg.window, cfg.horizon, cfg.test_frac, val_frac)
+            split = check_split(s.name, len(s), cfg.window, cfg.horizon, cfg.test_frac,
+                                val_frac)
         except CharrnnError:
             notes.append(f"note: series {key}: {len(s)} rows, too few for a training, a "
                          f"validation and a test window of --window {cfg.window}; skipped")
+            continue
+        try:
+            check_trend_season(split, cfg.window, cfg.season, baseline)
+        except CharrnnError:
+            notes.append(f"note: series {key}: {len(s)} rows, too few for {baseline}'s two "
+                         f"seasons before its validation windows; skipped")
             continue
         parts.append(prepare(s, cfg.window, cfg.horizon, cfg.test_frac, val_frac, cfg.scale_fit,
                              cfg.target_mode, season=cfg.season, transform=transform,
@@ -171,8 +179,10 @@ def prepare_panel(panel: Panel, cfg: SeriesConfig, val_frac: float, transform: s
                              level_input=level_input))
         ids.append(key)
     if not parts:
+        season = f" and --season {cfg.season}" if cfg.season else ""
         raise CharrnnError(f"data {panel.name}: no series is long enough for --window "
-                           f"{cfg.window} (the longest has {max(map(len, panel.series))} rows)")
+                           f"{cfg.window}{season} (the longest has "
+                           f"{max(map(len, panel.series))} rows)")
     return ids, parts
 
 

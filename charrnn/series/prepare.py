@@ -90,6 +90,27 @@ def check_split(name: str, rows: int, window: int, horizon: int, test_frac: floa
                        f"need {needed} (a training, a validation and a test window)")
 
 
+def trend_season_reaches(split: Split, window: int, season: int | None) -> bool:
+    """Whether the windows that are scored (validation, else test) all end two seasons or more
+    into the rows, where the trend_season baseline has a line and a season to fit: before,
+    it is persistence, and a model validated on persistence would forecast with a fit it was
+    never scored on."""
+    first = split.val_start if split.val else split.test_start
+    return bool(season) and first + window - 1 >= 2 * season - 1
+
+
+def check_trend_season(split: Split, window: int, season: int | None, baseline: str) -> None:
+    """A baseline that is or holds trend_season, where trend_season_reaches does not hold:
+    error."""
+    parts = combined_parts(baseline, season) or (baseline,)
+    if season and TREND_SEASON in parts and not trend_season_reaches(split, window, season):
+        first = split.val_start if split.val else split.test_start
+        raise CharrnnError(f"--baseline {TREND_SEASON}: fitting a line and a season of "
+                           f"{season} rows takes {2 * season} rows, and the first validation "
+                           f"window sees only {first + window}; give a shorter --season, or "
+                           f"another --baseline")
+
+
 def fit_rows(split: Split, window: int, horizon: int) -> int:
     """Rows read by the train and val windows, labels included: the scaler sees no test label."""
     return split.fit + window + horizon - 1  # the last of them is window fit - 1
@@ -226,6 +247,7 @@ def prepare(series: Series, window: int, horizon: int, test_frac: float, val_fra
                     if (season or 1) <= LONGEST_SMOOTHED else None)
         smoothed = smoothed if smoothing(smoothed) else None
         baseline = combined(smoothed) if season or smoothed else "persistence"
+    check_trend_season(split, window, season, baseline)
     if residuals is None:
         residuals = baseline != "persistence"
     windows = make_windows(series, features, window, horizon, baseline=baseline, season=season,

@@ -307,6 +307,8 @@ def clear_drift(values) -> bool:
     dz = np.diff(np.asarray(values, float).reshape(-1))
     if len(dz) < 3 or not np.all(np.isfinite(dz)):
         return False
+    top = float(np.max(np.abs(dz)))
+    dz = dz / top if top > 0 else dz  # squares of changes near 1e200 overflow, 1e-200 vanish
     size = float(np.std(dz, ddof=1))
     return size > 0 and abs(float(np.mean(dz))) * math.sqrt(len(dz)) >= DRIFT_T * size
 
