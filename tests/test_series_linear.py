@@ -193,15 +193,6 @@ def test_the_trend_season_ridge_reads_other_columns_whole():
     assert set(np.nonzero(weights[:, 2])[0]) == {23, 22, 12}
 
 
-def test_a_drift_forecasts_whole_where_the_network_stays_out(tmp_path):
-    csv = tmp_path / "drift.csv"
-    csv.write_text("v\n" + "".join(f"{v:.4f}\n" for v in walk(0, 400, drift=0.3)))
-    result = train(csv, tmp_path / "run", *FAST)
-    assert "the drift forecasts whole" in result.stderr
-    coder = checkpoint.load(tmp_path / "run", kind="series").meta["coder"]
-    assert coder["linear"]["penalty"] == linear.DRIFT_ONLY and coder["linear"]["share"] == 1.0
-
-
 def test_a_trend_season_run_is_scored_beside_its_baseline(tmp_path):
     csv = seasonal_csv(tmp_path / "m.csv")
     train(csv, tmp_path / "run", *FAST, "--baseline", "trend_season", "--quiet")

@@ -203,7 +203,6 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
     from charrnn.series.retrain import (retrain_on_validation, train_beside, validated_config,
                                         with_share)
     from charrnn.series.baselines import COMBINED, combined_parts, mean_parts
-    from charrnn.series.linear import DRIFT_ONLY
     from charrnn.series.selection import FEW_WINDOWS, WALK_MARGIN, choose_baseline
     from charrnn.series.task import SeriesTask, cpu_threads, model_config, model_work
 
@@ -268,9 +267,6 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
             note(f"note: the linear model alone beat the network's best epoch ({end.best_epoch}) "
                  f"on the validation windows: the linear model forecasts alone", quiet)
             end = replace(end, best_epoch=0)
-        elif share is not None and data.coder.linear["penalty"] == DRIFT_ONLY:
-            note("note: no epoch was kept: the drift forecasts whole, not two thirds of it",
-                 quiet)
         elif share is not None:
             note("note: no epoch was kept, and all of the linear model's correction beat 2/3 of "
                  "it on the validation windows: the linear model forecasts alone", quiet)
@@ -317,8 +313,6 @@ def linear_alone(task, end) -> float | None:
     if end.best_epoch != 0:
         alone = task.alone_loss()
         return 1.0 if alone is not None and alone < end.best_loss else None
-    if d.coder.linear["penalty"] == linear.DRIFT_ONLY:  # a random walk's drift, kept on the
-        return 1.0  # validation windows: two thirds of it is a wrong drift (prepare.walks)
     bare = replace(d.coder, linear=None)
     share = linear.choose_share(bare, d.part("val"), d.coder.linear["weights"])
     return share if share != d.coder.linear["share"] else None

@@ -26,7 +26,11 @@ from charrnn.series.windows import take
 
 PENALTIES = (0.1, 1.0, 10.0, 100.0, 1000.0)  # the inputs are scaled to unit steps
 # A series whose changes look like white noise (prepare.walks) may get a drift alone: the ridge
-# at a penalty that leaves every weight near 0 and the constant, unpenalised, the mean change
+# at a penalty that leaves every weight near 0 and the constant, unpenalised, the mean change.
+# Blended at SHARE like any linear model: all of it where the network stayed out did better on
+# generated walks with a constant drift (0.9984 -> 0.9907 of persistence's RMSE, 16 series) and
+# worse on 3 of the 4 real series where it applied (real disposable income 0.812 -> 0.831, real
+# investment 1.015 -> 1.037, livestock 0.930 -> 0.947; Australian air passengers 0.879 -> 0.828)
 DRIFT_ONLY = 1e12
 MARGIN = 0.02  # of validation MSE: the linear model must beat the bare baseline by this
 SHARE = 2 / 3  # of the forecast's correction to the baseline; the network gives the rest

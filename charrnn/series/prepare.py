@@ -295,7 +295,7 @@ def walks(series: Series, rows: int, transform: str, season: int | None,
     (season.mean_reverting: Lake Huron's, whose 47 changes look random and whose linear model
     reads where the window stands against the level). Then a drift, where clear
     over the training windows' rows (season.clear_drift), is all the linear model may add, and
-    Holt's smoothing is not a candidate baseline (selection.choose_baseline).
+    Holt's smoothing must beat persistence by selection.WALK_MARGIN.
 
     Chosen on the validation windows alone, both fitted chance there: on 80 generated random
     walks (benchmarks/random_walk_csvs.py, seed 1) 5 scored above 1.01 of persistence's test
