@@ -105,8 +105,9 @@ def check_trend_season(split: Split, window: int, season: int | None, baseline: 
     parts = combined_parts(baseline, season) or (baseline,)
     if season and TREND_SEASON in parts and not trend_season_reaches(split, window, season):
         first = split.val_start if split.val else split.test_start
+        part = "validation" if split.val else "test"
         raise CharrnnError(f"--baseline {TREND_SEASON}: fitting a line and a season of "
-                           f"{season} rows takes {2 * season} rows, and the first validation "
+                           f"{season} rows takes {2 * season} rows, and the first {part} "
                            f"window sees only {first + window}; give a shorter --season, or "
                            f"another --baseline")
 
