@@ -99,6 +99,28 @@ def test_a_walk_with_a_clear_drift_learns_the_drift_alone():
     assert given.walk and given.coder.linear["penalty"] == 1.0  # a given penalty is kept
 
 
+def test_a_walk_needs_the_1_percent_bar_to_revert_and_keeps_no_epoch():
+    """Walk 2's Dickey-Fuller statistic over its training and validation rows clears the 5%
+    critical value (its level input stays) but not the 1% one: it is still read as a walk,
+    whose network keeps no epoch."""
+    import torch
+
+    from charrnn.series.season import mean_reverting
+    from charrnn.series.task import SeriesTask
+
+    y = walk(2)
+    data = prepare(series(y), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
+    seen = y[:data.fit_rows]
+    assert mean_reverting(seen) and not mean_reverting(seen, level=0.01)
+    assert mean_reverting(ar2(300), level=0.01)  # a level it clearly returns to
+    assert data.walk and data.coder.level is not None
+    cfg = SeriesConfig(target="v", features=["v"])
+    assert not SeriesTask(data, cfg, torch.device("cpu")).beats_initial(0.5, 1.0)
+    other = prepare(series(ar2()), 7, 1, 0.3, 0.3, "train", "delta", linear="auto")
+    assert not other.walk
+    assert SeriesTask(other, cfg, torch.device("cpu")).beats_initial(0.5, 1.0)
+
+
 def test_a_run_says_when_the_changes_look_random(tmp_path):
     csv = tmp_path / "walk.csv"
     csv.write_text("v\n" + "".join(f"{v:.4f}\n" for v in walk(18)))

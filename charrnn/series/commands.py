@@ -246,11 +246,15 @@ def fit_series(series, model, train_cfg, cfg, transform: str, baseline: str, dev
             note(f"note: --baseline {data.coder.baseline}: {what}, since "
                  f"{len(data.part('val').y)} validation windows (under {FEW_WINDOWS}) cannot "
                  f"choose among them", quiet)
-        if data.walk and cfg.linear == "auto":
+        if data.walk:  # prepare.walks; SeriesTask.beats_initial; selection.WALK_MARGIN
+            rules = ["the network keeps no epoch"]
+            if cfg.linear == "auto":
+                rules.append("the linear model may add a clear drift and nothing else")
+            if scores is not None:
+                rules.append(f"Holt's smoothing must beat persistence by {WALK_MARGIN:.0%}")
             note("note: the training rows' changes look like white noise (Ljung-Box): to its own "
-                 "past the series is a random walk, so the linear model may add a clear drift and "
-                 "nothing else" + (f", and Holt's smoothing must beat persistence by "
-                                   f"{WALK_MARGIN:.0%}" if scores is not None else ""), quiet)
+                 "past the series is a random walk, so " + ", ".join(rules[:-1])
+                 + (" and " if len(rules) > 1 else "") + rules[-1], quiet)
         linear = data.coder.linear
         cfg = replace(cfg, transform=data.coder.transform, baseline=data.coder.baseline,
                       linear=asked_linear(linear))

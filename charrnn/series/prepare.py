@@ -308,7 +308,7 @@ def walks(series: Series, rows: int, transform: str, season: int | None,
     if season or known is not None or series.features != [series.target]:
         return False
     z = forward(series.target_values[:rows], transform)
-    return changes_look_random(z) and not mean_reverting(z)
+    return changes_look_random(z) and not mean_reverting(z, level=0.01)
 
 
 def _linear_part(coder: Coder, windows: Windows, split: Split, asked: str,
