@@ -20,8 +20,8 @@ import numpy as np
 
 from charrnn.series.baselines import AIRLINE, COMBINED, LONGEST_SMOOTHED, SMOOTHED, mean_of
 from charrnn.series.moments import rms
-from charrnn.series.prepare import (BASELINES, check_split, count_windows, fit_rows, prepare,
-                                    split_windows, trend_season_reaches, walks)
+from charrnn.series.prepare import (BASELINES, count_windows, prepare, split_windows,
+                                    trend_season_reaches)
 from charrnn.series.season import is_cycle
 from charrnn.series.trend_season import TREND_SEASON
 
@@ -42,7 +42,7 @@ MARGIN = 0.03
 # validation windows preferred persistence (the T-bill rate 1.031 -> 0.945) and lost more
 # where they were within 1% (inflation 0.846 -> 0.875, unemployment 0.624 -> 0.635)
 LEVEL_MARGIN = 0.01
-# ...or by 5% where the series' changes look like a random walk's (random_walk): Holt's
+# ...or by 5% where the series' changes look like a random walk's (prepare.walks): Holt's
 # smoothing (alpha 0.9) won the validation windows of 4 of 80 generated random walks by 1-2.7%
 # and lost the test part by 1.6-2.3%; taken out of such series altogether it also went from a
 # short quarterly trend whose slope wanders (40 changes that look random), where it had won the
@@ -101,7 +101,7 @@ def choose_baseline(series, cfg, val_frac: float, transform: str,
     RMSE; AutoARIMA 0.819; 19 yearly series without a period 1.036 -> 1.030 of AutoARIMA's
     RMSE, BENCHMARKS.md). A season with under FEW_WINDOWS validation windows gets the
     candidates' mean (COMBINED) and no scores. Where the changes look like a random walk's
-    (random_walk), Holt's smoothing must beat persistence by WALK_MARGIN.
+    (prepare.walks), Holt's smoothing must beat persistence by WALK_MARGIN.
     """
     if candidates is None:
         if cfg.season and is_cycle(series.dates):
@@ -112,11 +112,12 @@ def choose_baseline(series, cfg, val_frac: float, transform: str,
             return COMBINED, {}
         else:
             smoothed = cfg.season <= LONGEST_SMOOTHED
-            line = smoothed and trend_season_reaches(split_of(series, cfg, val_frac),
-                                                     cfg.window, cfg.season)
+            line = smoothed and trend_season_reaches(_split(series, cfg, val_frac), cfg.window,
+                                                     cfg.season)
             candidates = (BASELINES + ((SMOOTHED, AIRLINE) if smoothed else ())
                           + ((TREND_SEASON,) if line else ()))
     scores: dict[str, float] = {}
+    walk = False  # prepare.walks: the same whatever the candidate
     for baseline in candidates:
         data = prepare(series, cfg.window, cfg.horizon, cfg.test_frac, val_frac, cfg.scale_fit,
                        cfg.target_mode, season=cfg.season, transform=transform,
@@ -125,8 +126,8 @@ def choose_baseline(series, cfg, val_frac: float, transform: str,
         if not len(data.part("val").y):
             return "persistence", {}
         scores[data.coder.baseline] = linear_rmse(data)
-    margin = (MARGIN if cfg.season else WALK_MARGIN
-              if random_walk(series, cfg, val_frac, transform) else LEVEL_MARGIN)
+        walk = data.walk
+    margin = MARGIN if cfg.season else WALK_MARGIN if walk else LEVEL_MARGIN
     bar = (1 - margin) * scores["persistence"]
     best = min(scores, key=scores.__getitem__)
     if scores[best] >= bar:
@@ -136,22 +137,13 @@ def choose_baseline(series, cfg, val_frac: float, transform: str,
     return best, scores
 
 
-def random_walk(series, cfg, val_frac: float, transform: str) -> bool:
-    """prepare.walks for this run (then Holt's smoothing must win by WALK_MARGIN)."""
-    if cfg.season or cfg.calendar:
-        return False
-    split = split_of(series, cfg, val_frac)
-    return walks(series, fit_rows(split, cfg.window, cfg.horizon), transform, None, series.known)
-
-
-def split_of(series, cfg, val_frac: float):
-    return check_split(series.name, len(series), cfg.window, cfg.horizon, cfg.test_frac,
-                       val_frac)
-
-
 def validation_windows(series, cfg, val_frac: float) -> int:
+    return _split(series, cfg, val_frac).val
+
+
+def _split(series, cfg, val_frac: float):
     n = count_windows(len(series), cfg.window, cfg.horizon)
-    return split_windows(n, cfg.test_frac, val_frac, cfg.horizon).val
+    return split_windows(n, cfg.test_frac, val_frac, cfg.horizon)
 
 
 def linear_rmse(data) -> float:
